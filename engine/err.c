@@ -28,15 +28,25 @@ int sp_err_set(struct sp_err *err, int code, const char *fmt, ...)
 const char *sp_strerror(int code)
 {
     switch (code) {
-    case SP_OK: return "success";
-    case SP_ENOMEM: return "out of memory";
-    case SP_EINVAL: return "invalid argument";
-    case SP_EIO: return "input/output error";
-    case SP_EPERM: return "operation not permitted";
-    case SP_ENOTSUP: return "not supported";
-    case SP_ENOENT: return "not found";
-    case SP_EFORMAT: return "bad file format";
-    case SP_ENOROUTE: return "no route to host";
-    default: return "unknown error";
+    case SP_OK:
+        return "success";
+    case SP_ENOMEM:
+        return "out of memory";
+    case SP_EINVAL:
+        return "invalid argument";
+    case SP_EIO:
+        return "input/output error";
+    case SP_EPERM:
+        return "operation not permitted";
+    case SP_ENOTSUP:
+        return "not supported";
+    case SP_ENOENT:
+        return "not found";
+    case SP_EFORMAT:
+        return "bad file format";
+    case SP_ENOROUTE:
+        return "no route to host";
+    default:
+        return "unknown error";
     }
 }

@@ -11,13 +11,13 @@
 enum {
     SP_OK = 0,
     SP_ENOMEM = -1,
-    SP_EINVAL = -2,    /* bad argument or input */
-    SP_EIO = -3,       /* a file or socket failed */
-    SP_EPERM = -4,     /* not permitted (root or CAP_NET_RAW needed) */
-    SP_ENOTSUP = -5,   /* unsupported (a link type, a family) */
-    SP_ENOENT = -6,    /* not found (file, host, interface) */
-    SP_EFORMAT = -7,   /* not a capture file, or a broken one */
-    SP_ENOROUTE = -8,  /* no route to the destination */
+    SP_EINVAL = -2,   /* bad argument or input */
+    SP_EIO = -3,      /* a file or socket failed */
+    SP_EPERM = -4,    /* not permitted (root or CAP_NET_RAW needed) */
+    SP_ENOTSUP = -5,  /* unsupported (a link type, a family) */
+    SP_ENOENT = -6,   /* not found (file, host, interface) */
+    SP_EFORMAT = -7,  /* not a capture file, or a broken one */
+    SP_ENOROUTE = -8, /* no route to the destination */
 };
 
 struct sp_err {
@@ -25,7 +25,8 @@ struct sp_err {
     char msg[256];
 };
 
-/* Fills err (if not NULL) with code and a printf-style message; returns code. */
+/* Fills err (if not NULL) with code and a printf-style message; returns code.
+ */
 int sp_err_set(struct sp_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -57,20 +57,38 @@ enum sp_reason sp_reason_from_unreach(int family, uint8_t code)
 {
     if (family == 6) {
         switch (code) {
-        case 0: return SP_REASON_ICMP_NET_UNREACHABLE;   /* no route */
-        case 1: return SP_REASON_ICMP_ADMIN_PROHIBITED;  /* prohibited */
-        case 3: return SP_REASON_ICMP_HOST_UNREACHABLE;  /* address */
-        case 4: return SP_REASON_ICMP_PORT_UNREACHABLE;  /* port */
-        default: return SP_REASON_ICMP_UNREACHABLE_OTHER;
+        case 0:
+            return SP_REASON_ICMP_NET_UNREACHABLE; /* no route */
+        case 1:
+            return SP_REASON_ICMP_ADMIN_PROHIBITED; /* prohibited */
+        case 3:
+            return SP_REASON_ICMP_HOST_UNREACHABLE; /* address */
+        case 4:
+            return SP_REASON_ICMP_PORT_UNREACHABLE; /* port */
+        default:
+            return SP_REASON_ICMP_UNREACHABLE_OTHER;
         }
     }
     switch (code) {
-    case 0: case 6: case 11: return SP_REASON_ICMP_NET_UNREACHABLE;
-    case 1: case 5: case 7: case 12: return SP_REASON_ICMP_HOST_UNREACHABLE;
-    case 2: return SP_REASON_ICMP_PROTO_UNREACHABLE;
-    case 3: return SP_REASON_ICMP_PORT_UNREACHABLE;
-    case 9: case 10: case 13: return SP_REASON_ICMP_ADMIN_PROHIBITED;
-    default: return SP_REASON_ICMP_UNREACHABLE_OTHER;
+    case 0:
+    case 6:
+    case 11:
+        return SP_REASON_ICMP_NET_UNREACHABLE;
+    case 1:
+    case 5:
+    case 7:
+    case 12:
+        return SP_REASON_ICMP_HOST_UNREACHABLE;
+    case 2:
+        return SP_REASON_ICMP_PROTO_UNREACHABLE;
+    case 3:
+        return SP_REASON_ICMP_PORT_UNREACHABLE;
+    case 9:
+    case 10:
+    case 13:
+        return SP_REASON_ICMP_ADMIN_PROHIBITED;
+    default:
+        return SP_REASON_ICMP_UNREACHABLE_OTHER;
     }
 }
 
@@ -101,15 +119,22 @@ const char *sp_reason_errno(enum sp_reason r, int family)
 const char *sp_unreach_words(int family, uint8_t code)
 {
     static const char *const v4[16] = {
-        "net unreachable",        "host unreachable",
-        "protocol unreachable",   "port unreachable",
-        "fragmentation needed",   "source route failed",
-        "net unknown",            "host unknown",
-        "source host isolated",   "net administratively prohibited",
+        "net unreachable",
+        "host unreachable",
+        "protocol unreachable",
+        "port unreachable",
+        "fragmentation needed",
+        "source route failed",
+        "net unknown",
+        "host unknown",
+        "source host isolated",
+        "net administratively prohibited",
         "host administratively prohibited",
-        "net unreachable for TOS", "host unreachable for TOS",
+        "net unreachable for TOS",
+        "host unreachable for TOS",
         "communication administratively prohibited",
-        "host precedence violation", "precedence cutoff",
+        "host precedence violation",
+        "precedence cutoff",
     };
     static const char *const v6[8] = {
         "no route to destination",

@@ -1,0 +1,1134 @@
+/*
+ * analysis.c - correlation of packets into attempts and targets (see
+ * analysis.h for the rules).
+ *
+ * State, all keyed by what comes back in a reply:
+ *   attempts  (client, client port, target, port) -> chain of ISNs
+ *   echoes    (src, dst, id, seq) of echo requests
+ *   hosts     destination address -> distances seen, echo state, echo path
+ *   targets   (destination, port) -> verdict counts, deciding answer, path
+ * Attempts and echoes sit on expiry lists ordered by their deadline (the
+ * time their wait ends), so finalising is a walk from the head. Hosts and
+ * targets live until the end: they are the report.
+ */
+#include "analyzers/analysis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/decode.h"
+
+/* ---- a small chained hash table of intrusive nodes ---------------------- */
+
+struct hnode {
+    struct hnode *next;
+    uint64_t hash;
+};
+
+struct htab {
+    struct hnode **b;
+    size_t mask; /* buckets - 1 */
+    size_t n;
+};
+
+static bool ht_init(struct htab *t)
+{
+    t->b = calloc(1024, sizeof(*t->b));
+    t->mask = 1023;
+    t->n = 0;
+    return t->b != NULL;
+}
+
+static void ht_grow(struct htab *t)
+{
+    size_t nb = (t->mask + 1) * 2;
+    struct hnode **b = calloc(nb, sizeof(*b));
+
+    if (b == NULL)
+        return; /* keep working with longer chains */
+    for (size_t i = 0; i <= t->mask; i++) {
+        struct hnode *e = t->b[i];
+        while (e != NULL) {
+            struct hnode *next = e->next;
+            e->next = b[e->hash & (nb - 1)];
+            b[e->hash & (nb - 1)] = e;
+            e = next;
+        }
+    }
+    free(t->b);
+    t->b = b;
+    t->mask = nb - 1;
+}
+
+static void ht_insert(struct htab *t, struct hnode *e, uint64_t h)
+{
+    if (t->n > (t->mask + 1) * 2)
+        ht_grow(t);
+    e->hash = h;
+    e->next = t->b[h & t->mask];
+    t->b[h & t->mask] = e;
+    t->n++;
+}
+
+static void ht_remove(struct htab *t, struct hnode *e)
+{
+    struct hnode **pp = &t->b[e->hash & t->mask];
+
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp == e) {
+        *pp = e->next;
+        t->n--;
+    }
+}
+
+static struct hnode *ht_bucket(const struct htab *t, uint64_t h)
+{
+    return t->b[h & t->mask];
+}
+
+static uint64_t mix16(uint64_t h, uint16_t v)
+{
+    h ^= v;
+    h *= 1099511628211ULL;
+    return h;
+}
+
+static const uint64_t hash_seed = 14695981039346656037ULL;
+
+/* ---- records kept per host, target, attempt, echo ----------------------- */
+
+struct path {
+    struct sp_hop *h; /* indexed by TTL, [0] unused */
+    int n;            /* entries allocated */
+};
+
+enum { NDIST = 4 };
+
+struct dists {
+    uint8_t d[NDIST];
+    uint32_t n[NDIST];
+};
+
+struct host {
+    struct hnode node;
+    struct sp_addr addr;
+    struct dists strong; /* SYN-ACKs and echo replies */
+    struct dists rst;    /* RSTs */
+    int echo_state;      /* -1 never probed, 0 silent so far, 1 replied */
+    int echo_reply_ttl;  /* smallest probe TTL that drew an echo reply */
+    struct path path;    /* echo and UDP trace */
+};
+
+struct tgt {
+    struct hnode node;
+    struct tgt *order_next;
+    struct host *host;
+    uint16_t port;
+    const char *name;
+    unsigned counts[SP_VERDICT_COUNT];
+    struct sp_result best; /* the deciding result so far */
+    int best_rank;         /* 0 none, 1 unknown, 2 filtered, 3 active */
+    int64_t best_ns;       /* first_seen of the attempt behind best */
+    bool have_trace;
+    bool host_answer_after_forged;
+    bool answered;
+    unsigned trace_silent; /* silent trace probes that waited out */
+    struct path path;      /* SYN trace */
+};
+
+enum ans_kind { ANS_NONE = 0, ANS_SYNACK, ANS_RST, ANS_ICMP };
+
+struct att {
+    struct hnode node;
+    struct att *prev, *next; /* expiry list */
+    struct tgt *tgt;
+    struct sp_addr client;
+    uint16_t cport;
+    uint32_t isn;
+    int64_t first_ns, last_syn_ns, deadline_ns;
+    uint16_t syn_count;
+    uint8_t syn_ttl;
+    uint8_t ans;
+    uint8_t ans_ttl;
+    uint8_t icmp_type, icmp_code;
+    bool linked;       /* on the expiry list */
+    bool te;           /* drew time-exceeded: a trace probe */
+    bool drops;        /* capture dropped packets while it waited */
+    bool later_synack; /* a SYN-ACK after a RST */
+    uint8_t later_synack_ttl;
+    struct sp_addr ans_src;
+    int64_t ans_rtt;
+};
+
+struct echo {
+    struct hnode node;
+    struct echo *prev, *next;
+    struct sp_addr src, dst;
+    uint16_t id, seq;
+    uint8_t ttl;
+    int64_t sent_ns, deadline_ns;
+};
+
+struct list {
+    void *head, *tail;
+};
+
+struct sp_analysis {
+    struct sp_analysis_cfg cfg;
+    struct sp_sink sink;
+    struct htab atts, echoes, hosts, tgts;
+    struct att *ahead, *atail;
+    struct echo *ehead, *etail;
+    struct tgt *tfirst, *tlast;
+    int64_t now_ns, drop_ns;
+    bool have_drop;
+    uint64_t packets, unrelated, truncated, invalid, attempts;
+};
+
+int sp_ttl_distance(uint8_t ttl)
+{
+    int init = ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255;
+    return init - ttl + 1;
+}
+
+static void dists_add(struct dists *d, int dist)
+{
+    int i;
+
+    for (i = 0; i < NDIST; i++) {
+        if (d->n[i] != 0 && d->d[i] == dist) {
+            d->n[i]++;
+            return;
+        }
+    }
+    for (i = 0; i < NDIST; i++) {
+        if (d->n[i] == 0) {
+            d->d[i] = (uint8_t)dist;
+            d->n[i] = 1;
+            return;
+        }
+    }
+}
+
+static bool dists_known(const struct dists *d)
+{
+    return d->n[0] != 0;
+}
+
+static bool dists_has(const struct dists *d, int dist)
+{
+    for (int i = 0; i < NDIST; i++)
+        if (d->n[i] != 0 && d->d[i] == dist)
+            return true;
+    return false;
+}
+
+/* The most often seen distance, or -1. */
+static int dists_mode(const struct dists *d)
+{
+    int best = -1;
+    uint32_t bn = 0;
+
+    for (int i = 0; i < NDIST; i++)
+        if (d->n[i] > bn) {
+            bn = d->n[i];
+            best = d->d[i];
+        }
+    return best;
+}
+
+static struct sp_hop *path_at(struct path *p, int ttl)
+{
+    if (ttl <= 0 || ttl > 255)
+        return NULL;
+    if (ttl >= p->n) {
+        int n = p->n == 0 ? 32 : p->n;
+        struct sp_hop *h;
+        while (n <= ttl)
+            n *= 2;
+        if (n > 256)
+            n = 256;
+        h = realloc(p->h, (size_t)n * sizeof(*h));
+        if (h == NULL)
+            return NULL;
+        memset(h + p->n, 0, (size_t)(n - p->n) * sizeof(*h));
+        for (int i = p->n; i < n; i++) {
+            h[i].ttl = (uint8_t)i;
+            h[i].rtt_ns = -1;
+        }
+        p->h = h;
+        p->n = n;
+    }
+    return &p->h[ttl];
+}
+
+/* Records who answered at a TTL; the first answer keeps the address. */
+static void path_note(struct path *p, int ttl, const struct sp_addr *from,
+                      int64_t rtt)
+{
+    struct sp_hop *h = path_at(p, ttl);
+
+    if (h == NULL || from == NULL || h->addr.family != 0)
+        return;
+    h->addr = *from;
+    h->rtt_ns = rtt;
+}
+
+/* The lowest TTL at which addr answered in the path, or -1. */
+static int path_find(const struct path *p, const struct sp_addr *addr)
+{
+    for (int i = 1; i < p->n; i++)
+        if (p->h[i].addr.family != 0 && sp_addr_eq(&p->h[i].addr, addr))
+            return i;
+    return -1;
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+static struct host *host_get(struct sp_analysis *a, const struct sp_addr *ad,
+                             bool create)
+{
+    uint64_t h = sp_addr_hash(ad, hash_seed);
+    struct host *x;
+
+    for (struct hnode *e = ht_bucket(&a->hosts, h); e; e = e->next) {
+        x = (struct host *)e;
+        if (e->hash == h && sp_addr_eq(&x->addr, ad))
+            return x;
+    }
+    if (!create)
+        return NULL;
+    x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return NULL;
+    x->addr = *ad;
+    x->echo_state = -1;
+    x->echo_reply_ttl = -1;
+    ht_insert(&a->hosts, &x->node, h);
+    return x;
+}
+
+static uint64_t tgt_hash(const struct sp_addr *ad, uint16_t port)
+{
+    return mix16(sp_addr_hash(ad, hash_seed), port);
+}
+
+static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
+                           uint16_t port, bool create)
+{
+    uint64_t h = tgt_hash(ad, port);
+    struct tgt *t;
+
+    for (struct hnode *e = ht_bucket(&a->tgts, h); e; e = e->next) {
+        t = (struct tgt *)e;
+        if (e->hash == h && t->port == port && sp_addr_eq(&t->host->addr, ad))
+            return t;
+    }
+    if (!create)
+        return NULL;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->host = host_get(a, ad, true);
+    if (t->host == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->port = port;
+    t->best.hop = -1;
+    ht_insert(&a->tgts, &t->node, h);
+    if (a->tlast != NULL)
+        a->tlast->order_next = t;
+    else
+        a->tfirst = t;
+    a->tlast = t;
+    return t;
+}
+
+static uint64_t att_hash(const struct sp_addr *client, uint16_t cport,
+                         const struct sp_addr *target, uint16_t tport)
+{
+    uint64_t h = sp_addr_hash(client, hash_seed);
+    h = sp_addr_hash(target, mix16(h, cport));
+    return mix16(h, tport);
+}
+
+/* Finds the attempt with this 4-tuple whose ISN satisfies `ok`. */
+static struct att *att_find(struct sp_analysis *a, const struct sp_addr *cl,
+                            uint16_t cport, const struct sp_addr *tg,
+                            uint16_t tport, uint32_t isn_lo, uint32_t isn_hi)
+{
+    uint64_t h = att_hash(cl, cport, tg, tport);
+
+    for (struct hnode *e = ht_bucket(&a->atts, h); e; e = e->next) {
+        struct att *x = (struct att *)e;
+        if (e->hash != h || x->cport != cport || x->tgt->port != tport)
+            continue;
+        if (x->isn != isn_lo && x->isn != isn_hi)
+            continue;
+        if (sp_addr_eq(&x->client, cl) && sp_addr_eq(&x->tgt->host->addr, tg))
+            return x;
+    }
+    return NULL;
+}
+
+/* ---- expiry lists ----------------------------------------------------------
+ */
+
+static void att_unlink(struct sp_analysis *a, struct att *x)
+{
+    if (!x->linked)
+        return;
+    x->linked = false;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        a->ahead = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    else
+        a->atail = x->prev;
+    x->prev = x->next = NULL;
+}
+
+/* Deadlines only move forward, and mostly to "now + wait": appending and
+ * walking back the few entries with later deadlines keeps the list sorted. */
+static void att_schedule(struct sp_analysis *a, struct att *x, int64_t when)
+{
+    struct att *p;
+
+    att_unlink(a, x);
+    x->deadline_ns = when;
+    x->linked = true;
+    p = a->atail;
+    while (p != NULL && p->deadline_ns > when)
+        p = p->prev;
+    x->prev = p;
+    x->next = p ? p->next : a->ahead;
+    if (x->next)
+        x->next->prev = x;
+    else
+        a->atail = x;
+    if (p)
+        p->next = x;
+    else
+        a->ahead = x;
+}
+
+static void echo_unlink(struct sp_analysis *a, struct echo *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        a->ehead = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    else
+        a->etail = x->prev;
+    x->prev = x->next = NULL;
+}
+
+/* ---- results ---------------------------------------------------------------
+ */
+
+/* Where on the path an answer came from: its place in a trace, else its
+ * distance by TTL. */
+static int locate(const struct tgt *t, const struct sp_addr *from, int ttl)
+{
+    int k = path_find(&t->path, from);
+
+    if (k < 0)
+        k = path_find(&t->host->path, from);
+    if (k < 0 && sp_addr_eq(from, &t->host->addr) &&
+        t->host->echo_reply_ttl > 0)
+        k = t->host->echo_reply_ttl;
+    if (k < 0 && ttl >= 0)
+        k = sp_ttl_distance((uint8_t)ttl);
+    return k;
+}
+
+/* The host's own distance, from its SYN-ACKs and echo replies. */
+static int host_distance(const struct host *h)
+{
+    if (h->echo_reply_ttl > 0)
+        return h->echo_reply_ttl;
+    return dists_mode(&h->strong);
+}
+
+static bool rst_forged(const struct att *x)
+{
+    const struct host *h = x->tgt->host;
+    int d = sp_ttl_distance(x->ans_ttl);
+
+    if (x->later_synack && sp_ttl_distance(x->later_synack_ttl) != d)
+        return true;
+    if (dists_known(&h->strong) && !dists_has(&h->strong, d))
+        return true;
+    /* answers a TTL too small to reach the host */
+    if (host_distance(h) > 0 && x->syn_ttl < host_distance(h))
+        return true;
+    return false;
+}
+
+static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
+                     enum sp_reason pending)
+{
+    struct tgt *t = x->tgt;
+    int fam = t->host->addr.family;
+
+    memset(r, 0, sizeof(*r));
+    r->target = t->host->addr;
+    r->port = t->port;
+    r->name = t->name;
+    r->hop = -1;
+    r->reply_ttl = -1;
+    r->rtt_ns = -1;
+    r->icmp_type = r->icmp_code = -1;
+
+    switch (x->ans) {
+    case ANS_SYNACK:
+        r->reason = SP_REASON_SYN_ACK;
+        if (host_distance(t->host) > 0 && x->syn_ttl < host_distance(t->host))
+            r->reason = SP_REASON_MIDDLEBOX_SYN_ACK;
+        break;
+    case ANS_RST:
+        r->reason = rst_forged(x) ? SP_REASON_MIDDLEBOX_RST : SP_REASON_RST;
+        if (r->reason == SP_REASON_MIDDLEBOX_RST && x->later_synack)
+            t->host_answer_after_forged = true;
+        break;
+    case ANS_ICMP:
+        r->reason = sp_reason_from_unreach(fam, x->icmp_code);
+        r->icmp_type = x->icmp_type;
+        r->icmp_code = x->icmp_code;
+        break;
+    default:
+        if (x->drops)
+            r->reason = SP_REASON_CAPTURE_DROPS;
+        else if (a->now_ns - x->last_syn_ns >= a->cfg.wait_ns)
+            r->reason = SP_REASON_NO_RESPONSE;
+        else
+            r->reason = pending;
+        break;
+    }
+    r->verdict = sp_reason_verdict(r->reason);
+    if (x->ans != ANS_NONE) {
+        r->responder = x->ans_src;
+        r->reply_ttl = x->ans_ttl;
+        r->rtt_ns = x->ans_rtt;
+        r->hop = locate(t, &x->ans_src, x->ans_ttl);
+    }
+}
+
+static int rank_of(const struct sp_result *r)
+{
+    if (sp_reason_is_active(r->reason))
+        return 3;
+    return r->verdict == SP_VERDICT_FILTERED ? 2 : 1;
+}
+
+/* Finalises an attempt: emits it, folds it into its target, frees it. */
+static void att_final(struct sp_analysis *a, struct att *x,
+                      enum sp_reason pending)
+{
+    struct tgt *t = x->tgt;
+    struct sp_result r;
+
+    att_unlink(a, x);
+    ht_remove(&a->atts, &x->node);
+
+    if (x->te || (x->ans == ANS_NONE && t->have_trace &&
+                  x->syn_ttl <= a->cfg.trace_ttl_max)) {
+        /* a trace probe: it adds to the path, it is not an attempt */
+        struct sp_hop *h = path_at(&t->path, x->syn_ttl);
+        if (h != NULL && h->syn == SP_HOP_NOT_SENT)
+            h->syn = SP_HOP_NONE;
+        if (!x->te && a->now_ns - x->last_syn_ns >= a->cfg.wait_ns)
+            t->trace_silent++;
+        if (x->te || x->ans == ANS_NONE) {
+            free(x);
+            return;
+        }
+    }
+    classify(a, x, &r, pending);
+    if (x->syn_ttl <= a->cfg.trace_ttl_max && x->ans != ANS_NONE) {
+        /* an answer to a TTL-limited SYN: it places its sender on the path */
+        struct sp_hop *h = path_at(&t->path, x->syn_ttl);
+        if (h != NULL) {
+            h->syn = x->ans == ANS_SYNACK ? SP_HOP_SYN_ACK
+                     : x->ans == ANS_RST  ? SP_HOP_RST
+                                          : SP_HOP_UNREACH;
+            h->syn_reason = (uint8_t)r.reason;
+            path_note(&t->path, x->syn_ttl, &x->ans_src, x->ans_rtt);
+        }
+    }
+    a->attempts++;
+    t->counts[r.verdict]++;
+    {
+        int rank = rank_of(&r);
+        if (rank > t->best_rank ||
+            (rank == t->best_rank && x->first_ns >= t->best_ns)) {
+            t->best = r;
+            t->best_rank = rank;
+            t->best_ns = x->first_ns;
+        }
+    }
+    if (a->cfg.emit_attempts && a->sink.attempt != NULL) {
+        struct sp_attempt_rec rec = {
+            .r = r,
+            .client = x->client,
+            .client_port = x->cport,
+            .first_seen_ns = x->first_ns,
+            .syn_count = x->syn_count,
+        };
+        a->sink.attempt(a->sink.state, &rec);
+    }
+    free(x);
+}
+
+static void expire(struct sp_analysis *a)
+{
+    while (a->ahead != NULL && a->ahead->deadline_ns <= a->now_ns)
+        att_final(a, a->ahead, SP_REASON_NO_RESPONSE);
+    while (a->ehead != NULL && a->ehead->deadline_ns <= a->now_ns) {
+        struct echo *e = a->ehead;
+        echo_unlink(a, e);
+        ht_remove(&a->echoes, &e->node);
+        free(e);
+    }
+}
+
+/* ---- packet handlers -------------------------------------------------------
+ */
+
+static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
+                   bool selected)
+{
+    struct att *x =
+        att_find(a, &p->src, p->sport, &p->dst, p->dport, p->seq, p->seq);
+    struct tgt *t;
+
+    if (x != NULL) { /* a retransmission */
+        if (a->cfg.own_syn == NULL)
+            x->syn_count++;
+        x->last_syn_ns = p->ts_ns;
+        if (x->ans == ANS_NONE)
+            att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+        return;
+    }
+    if (!selected)
+        return;
+    if (a->cfg.own_syn != NULL && !a->cfg.own_syn(a->cfg.ctx, p))
+        return;
+    t = tgt_get(a, &p->dst, p->dport, true);
+    x = calloc(1, sizeof(*x));
+    if (t == NULL || x == NULL) {
+        free(x);
+        return;
+    }
+    x->tgt = t;
+    x->client = p->src;
+    x->cport = p->sport;
+    x->isn = p->seq;
+    x->first_ns = x->last_syn_ns = p->ts_ns;
+    x->syn_count = 1;
+    x->syn_ttl = p->ttl;
+    if (a->have_drop && a->drop_ns >= p->ts_ns)
+        x->drops = true;
+    ht_insert(&a->atts, &x->node,
+              att_hash(&x->client, x->cport, &p->dst, p->dport));
+    att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+}
+
+static void answer(struct sp_analysis *a, struct att *x,
+                   const struct sp_packet *p, enum ans_kind kind)
+{
+    if (x->ans == ANS_NONE) {
+        x->ans = (uint8_t)kind;
+        x->ans_ttl = p->ttl;
+        x->ans_src = p->src;
+        x->ans_rtt = p->ts_ns - x->last_syn_ns;
+        if (kind == ANS_ICMP) {
+            x->icmp_type = p->icmp_type;
+            x->icmp_code = p->icmp_code;
+        }
+        x->tgt->answered = true;
+        /* keep it a wait longer: a host's answer may follow a forged one */
+        att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+    } else if (kind == ANS_SYNACK && x->ans == ANS_RST && !x->later_synack) {
+        x->later_synack = true;
+        x->later_synack_ttl = p->ttl;
+    }
+}
+
+static void on_tcp_reply(struct sp_analysis *a, const struct sp_packet *p)
+{
+    bool synack =
+        (p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK)) == (SP_TCP_SYN | SP_TCP_ACK);
+    struct att *x;
+
+    if (synack)
+        x = att_find(a, &p->dst, p->dport, &p->src, p->sport, p->ack - 1,
+                     p->ack - 1);
+    else
+        x = att_find(a, &p->dst, p->dport, &p->src, p->sport, p->ack,
+                     p->ack - 1);
+    if (x == NULL) {
+        a->unrelated++;
+        return;
+    }
+    if (synack)
+        dists_add(&x->tgt->host->strong, sp_ttl_distance(p->ttl));
+    else
+        dists_add(&x->tgt->host->rst, sp_ttl_distance(p->ttl));
+    answer(a, x, p, synack ? ANS_SYNACK : ANS_RST);
+}
+
+static struct echo *echo_find(struct sp_analysis *a, const struct sp_addr *s,
+                              const struct sp_addr *d, uint16_t id,
+                              uint16_t seq)
+{
+    uint64_t h =
+        mix16(mix16(sp_addr_hash(d, sp_addr_hash(s, hash_seed)), id), seq);
+
+    for (struct hnode *e = ht_bucket(&a->echoes, h); e; e = e->next) {
+        struct echo *x = (struct echo *)e;
+        if (e->hash == h && x->id == id && x->seq == seq &&
+            sp_addr_eq(&x->src, s) && sp_addr_eq(&x->dst, d))
+            return x;
+    }
+    return NULL;
+}
+
+static void on_echo_request(struct sp_analysis *a, const struct sp_packet *p)
+{
+    struct echo *x;
+    uint64_t h;
+
+    if (a->cfg.own_echo != NULL && !a->cfg.own_echo(a->cfg.ctx, p))
+        return;
+    x = echo_find(a, &p->src, &p->dst, p->icmp_id, p->icmp_seq);
+    if (x != NULL) {
+        x->sent_ns = p->ts_ns;
+        return;
+    }
+    x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return;
+    x->src = p->src;
+    x->dst = p->dst;
+    x->id = p->icmp_id;
+    x->seq = p->icmp_seq;
+    x->ttl = p->ttl;
+    x->sent_ns = p->ts_ns;
+    h = mix16(mix16(sp_addr_hash(&p->dst, sp_addr_hash(&p->src, hash_seed)),
+                    p->icmp_id),
+              p->icmp_seq);
+    ht_insert(&a->echoes, &x->node, h);
+    x->deadline_ns = p->ts_ns + a->cfg.wait_ns;
+    /* echo deadlines are always "now + wait": appending keeps order */
+    x->prev = a->etail;
+    if (a->etail)
+        a->etail->next = x;
+    else
+        a->ehead = x;
+    a->etail = x;
+    {
+        struct host *hs = host_get(a, &p->dst, true);
+        if (hs != NULL && hs->echo_state < 0)
+            hs->echo_state = 0;
+    }
+}
+
+static void on_echo_reply(struct sp_analysis *a, const struct sp_packet *p)
+{
+    struct echo *x = echo_find(a, &p->dst, &p->src, p->icmp_id, p->icmp_seq);
+    struct host *h;
+    struct sp_hop *hop;
+
+    if (x == NULL) {
+        a->unrelated++;
+        return;
+    }
+    h = host_get(a, &p->src, true);
+    if (h == NULL)
+        return;
+    h->echo_state = 1;
+    dists_add(&h->strong, sp_ttl_distance(p->ttl));
+    if (x->ttl <= a->cfg.trace_ttl_max) {
+        hop = path_at(&h->path, x->ttl);
+        if (hop != NULL) {
+            hop->echo = SP_HOP_ECHO_REPLY;
+            path_note(&h->path, x->ttl, &p->src, p->ts_ns - x->sent_ns);
+        }
+        if (h->echo_reply_ttl < 0 || x->ttl < h->echo_reply_ttl)
+            h->echo_reply_ttl = x->ttl;
+    }
+}
+
+static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
+                          enum sp_icmp_kind kind)
+{
+    const struct sp_inner *in = &p->inner;
+    bool te = kind == SP_ICMP_TIME_EXCEEDED;
+
+    if (!(p->have & SP_HAVE_INNER_L4)) {
+        a->unrelated++;
+        return;
+    }
+    if (kind != SP_ICMP_TIME_EXCEEDED && kind != SP_ICMP_UNREACH) {
+        a->unrelated++;
+        return;
+    }
+    if (in->proto == SP_PROTO_TCP) {
+        struct att *x = att_find(a, &in->src, in->sport, &in->dst, in->dport,
+                                 in->seq, in->seq);
+        if (x == NULL) {
+            a->unrelated++;
+            return;
+        }
+        if (te) {
+            struct sp_hop *h = path_at(&x->tgt->path, x->syn_ttl);
+            x->te = true;
+            x->tgt->have_trace = true;
+            if (h != NULL) {
+                h->syn = SP_HOP_TIME_EXCEEDED;
+                path_note(&x->tgt->path, x->syn_ttl, &p->src,
+                          p->ts_ns - x->last_syn_ns);
+            }
+            return;
+        }
+        answer(a, x, p, ANS_ICMP);
+        return;
+    }
+    if (in->proto == SP_PROTO_ICMP || in->proto == SP_PROTO_ICMP6) {
+        struct echo *x =
+            echo_find(a, &in->src, &in->dst, in->icmp_id, in->icmp_seq);
+        struct host *h;
+        struct sp_hop *hop;
+        if (x == NULL) {
+            a->unrelated++;
+            return;
+        }
+        h = host_get(a, &x->dst, true);
+        hop = h != NULL ? path_at(&h->path, x->ttl) : NULL;
+        if (hop != NULL) {
+            hop->echo = te ? SP_HOP_TIME_EXCEEDED : SP_HOP_UNREACH;
+            if (!te)
+                hop->echo_reason = (uint8_t)sp_reason_from_unreach(
+                    p->src.family, p->icmp_code);
+            path_note(&h->path, x->ttl, &p->src, p->ts_ns - x->sent_ns);
+        }
+        return;
+    }
+    if (in->proto == SP_PROTO_UDP) {
+        /* a UDP traceroute: placed by the error's own distance */
+        struct host *h = host_get(a, &in->dst, true);
+        int k = sp_ttl_distance(p->ttl);
+        struct sp_hop *hop = h != NULL ? path_at(&h->path, k) : NULL;
+        if (hop != NULL) {
+            hop->udp = te ? SP_HOP_TIME_EXCEEDED : SP_HOP_UNREACH;
+            path_note(&h->path, k, &p->src, -1);
+        }
+        return;
+    }
+    a->unrelated++;
+}
+
+/* ---- public API
+ * -------------------------------------------------------------- */
+
+struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
+                                       const struct sp_sink *sink)
+{
+    struct sp_analysis *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return NULL;
+    a->cfg = *cfg;
+    a->sink = *sink;
+    if (!ht_init(&a->atts) || !ht_init(&a->echoes) || !ht_init(&a->hosts) ||
+        !ht_init(&a->tgts)) {
+        sp_analysis_destroy(a);
+        return NULL;
+    }
+    return a;
+}
+
+void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
+                        bool selected)
+{
+    enum sp_icmp_kind k;
+
+    a->packets++;
+    if (p->ts_ns > a->now_ns)
+        a->now_ns = p->ts_ns;
+    expire(a);
+    if (!(p->have & SP_HAVE_IP) || p->frag_later)
+        return;
+    if (p->proto == SP_PROTO_TCP) {
+        if (!(p->have & SP_HAVE_TCP))
+            return;
+        if ((p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST)) ==
+            SP_TCP_SYN)
+            on_syn(a, p, selected);
+        else if ((p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK)) ==
+                     (SP_TCP_SYN | SP_TCP_ACK) ||
+                 (p->tcp_flags & (SP_TCP_RST | SP_TCP_ACK)) ==
+                     (SP_TCP_RST | SP_TCP_ACK))
+            on_tcp_reply(a, p);
+        else if (p->tcp_flags & SP_TCP_RST)
+            a->unrelated++;
+        return;
+    }
+    if ((p->proto != SP_PROTO_ICMP && p->proto != SP_PROTO_ICMP6) ||
+        !(p->have & SP_HAVE_ICMP))
+        return;
+    k = sp_icmp_kind(p);
+    switch (k) {
+    case SP_ICMP_ECHO_REQUEST:
+        on_echo_request(a, p);
+        break;
+    case SP_ICMP_ECHO_REPLY:
+        on_echo_reply(a, p);
+        break;
+    case SP_ICMP_UNREACH:
+    case SP_ICMP_TIME_EXCEEDED:
+        on_icmp_error(a, p, k);
+        break;
+    default:
+        break;
+    }
+}
+
+void sp_analysis_tick(struct sp_analysis *a, int64_t now_ns)
+{
+    if (now_ns > a->now_ns)
+        a->now_ns = now_ns;
+    expire(a);
+}
+
+void sp_analysis_drops(struct sp_analysis *a, int64_t now_ns)
+{
+    a->have_drop = true;
+    a->drop_ns = now_ns;
+    for (struct att *x = a->ahead; x != NULL; x = x->next)
+        if (x->ans == ANS_NONE)
+            x->drops = true;
+}
+
+void sp_analysis_no_route(struct sp_analysis *a, const struct sp_addr *dst,
+                          uint16_t port, const char *name)
+{
+    struct tgt *t = tgt_get(a, dst, port, true);
+
+    if (t == NULL)
+        return;
+    t->name = name;
+    t->counts[SP_VERDICT_UNREACHABLE]++;
+    t->best_rank = 4; /* nothing can outrank the local routing table */
+    memset(&t->best, 0, sizeof(t->best));
+    t->best.target = *dst;
+    t->best.port = port;
+    t->best.name = name;
+    t->best.verdict = SP_VERDICT_UNREACHABLE;
+    t->best.reason = SP_REASON_NO_ROUTE;
+    t->best.hop = 0;
+    t->best.reply_ttl = -1;
+    t->best.rtt_ns = -1;
+    t->best.icmp_type = t->best.icmp_code = -1;
+    t->answered = true;
+}
+
+void sp_analysis_name(struct sp_analysis *a, const struct sp_addr *dst,
+                      uint16_t port, const char *name)
+{
+    struct tgt *t = tgt_get(a, dst, port, true);
+
+    if (t != NULL)
+        t->name = name;
+}
+
+bool sp_analysis_answered(struct sp_analysis *a, const struct sp_addr *dst,
+                          uint16_t port)
+{
+    struct tgt *t = tgt_get(a, dst, port, false);
+    return t != NULL && t->answered;
+}
+
+bool sp_analysis_echo_alive(struct sp_analysis *a, const struct sp_addr *dst)
+{
+    struct host *h = host_get(a, dst, false);
+    return h != NULL && h->echo_state == 1;
+}
+
+/* The last TTL that drew time-exceeded in a path for a probe kind. */
+static int last_te(const struct path *p, bool syn)
+{
+    int k = 0;
+
+    for (int i = 1; i < p->n; i++)
+        if ((syn ? p->h[i].syn : p->h[i].echo) == SP_HOP_TIME_EXCEEDED)
+            k = i;
+    return k;
+}
+
+/* Merges the SYN path and the host's echo/UDP path into one hop list. */
+static size_t merge_hops(const struct tgt *t, struct sp_hop *out, size_t cap)
+{
+    int n = t->path.n > t->host->path.n ? t->path.n : t->host->path.n;
+    int last = 0;
+    size_t m = 0;
+
+    for (int i = 1; i < n; i++) {
+        const struct sp_hop *s = i < t->path.n ? &t->path.h[i] : NULL;
+        const struct sp_hop *e =
+            i < t->host->path.n ? &t->host->path.h[i] : NULL;
+        if ((s && (s->syn || s->addr.family)) ||
+            (e && (e->echo || e->udp || e->addr.family)))
+            last = i;
+    }
+    for (int i = 1; i <= last && m < cap; i++) {
+        const struct sp_hop *s = i < t->path.n ? &t->path.h[i] : NULL;
+        const struct sp_hop *e =
+            i < t->host->path.n ? &t->host->path.h[i] : NULL;
+        struct sp_hop h;
+        memset(&h, 0, sizeof(h));
+        h.ttl = (uint8_t)i;
+        h.rtt_ns = -1;
+        if (s != NULL) {
+            h.syn = s->syn;
+            h.syn_reason = s->syn_reason;
+            h.addr = s->addr;
+            h.rtt_ns = s->rtt_ns;
+        }
+        if (e != NULL) {
+            h.echo = e->echo;
+            h.echo_reason = e->echo_reason;
+            h.udp = e->udp;
+            if (h.addr.family == 0) {
+                h.addr = e->addr;
+                h.rtt_ns = e->rtt_ns;
+            }
+        }
+        out[m++] = h;
+    }
+    /* a hop nobody answered while a later hop did: a quiet router */
+    for (size_t i = 0; i < m; i++) {
+        if (out[i].addr.family != 0)
+            continue;
+        for (size_t j = i + 1; j < m; j++)
+            if (out[j].addr.family != 0 &&
+                (out[j].syn == SP_HOP_TIME_EXCEEDED ||
+                 out[j].echo == SP_HOP_TIME_EXCEEDED ||
+                 out[j].udp == SP_HOP_TIME_EXCEEDED)) {
+                out[i].note = SP_NOTE_QUIET;
+                break;
+            }
+    }
+    return m;
+}
+
+static void emit_target(struct sp_analysis *a, struct tgt *t)
+{
+    struct sp_target_rec rec;
+    static const size_t cap = 256;
+    struct sp_hop *hops = NULL;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.r = t->best;
+    rec.r.name = t->name;
+    if (t->best_rank == 0) {
+        /* only trace probes: silence after the last answering hop */
+        rec.r.target = t->host->addr;
+        rec.r.port = t->port;
+        rec.r.reason = t->trace_silent > 0 ? SP_REASON_NO_RESPONSE
+                                           : SP_REASON_CAPTURE_ENDED;
+        rec.r.verdict = sp_reason_verdict(rec.r.reason);
+        rec.r.reply_ttl = -1;
+        rec.r.rtt_ns = -1;
+        rec.r.icmp_type = rec.r.icmp_code = -1;
+        rec.r.hop = -1;
+    }
+    if (rec.r.responder.family != 0 && rec.r.reason != SP_REASON_NO_ROUTE)
+        rec.r.hop = locate(t, &rec.r.responder, rec.r.reply_ttl);
+    memcpy(rec.verdicts, t->counts, sizeof(rec.verdicts));
+    rec.have_trace = t->have_trace;
+    rec.syn_last_hop = last_te(&t->path, true);
+    rec.echo_last_hop = last_te(&t->host->path, false);
+    rec.echo_state = t->host->echo_state;
+    rec.echo_hop =
+        t->host->echo_reply_ttl > 0
+            ? t->host->echo_reply_ttl
+            : (t->host->echo_state == 1 ? dists_mode(&t->host->strong) : -1);
+    rec.middlebox_host_answer = t->host_answer_after_forged;
+    if (rec.r.verdict == SP_VERDICT_FILTERED)
+        rec.r.hop = t->have_trace ? rec.syn_last_hop : -1;
+    if (t->path.n > 0 || t->host->path.n > 0) {
+        hops = calloc(cap, sizeof(*hops));
+        if (hops != NULL) {
+            rec.nhops = merge_hops(t, hops, cap);
+            rec.hops = rec.nhops > 0 ? hops : NULL;
+        }
+    }
+    if (a->sink.target != NULL)
+        a->sink.target(a->sink.state, &rec);
+    free(hops);
+}
+
+void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
+                        enum sp_reason pending_reason)
+{
+    if (end_ns > a->now_ns)
+        a->now_ns = end_ns;
+    expire(a);
+    while (a->ahead != NULL)
+        att_final(a, a->ahead, pending_reason);
+    for (struct tgt *t = a->tfirst; t != NULL; t = t->order_next)
+        emit_target(a, t);
+}
+
+void sp_analysis_counts(const struct sp_analysis *a, struct sp_summary *s)
+{
+    memset(s->verdicts, 0, sizeof(s->verdicts));
+    for (const struct tgt *t = a->tfirst; t != NULL; t = t->order_next) {
+        enum sp_verdict v = t->best_rank == 0
+                                ? (t->trace_silent > 0 ? SP_VERDICT_FILTERED
+                                                       : SP_VERDICT_UNKNOWN)
+                                : t->best.verdict;
+        s->verdicts[v]++;
+    }
+    s->packets = a->packets;
+    s->unrelated = a->unrelated;
+    s->attempts = a->attempts;
+}
+
+static void free_chain_all(struct htab *t, bool is_host, bool is_tgt)
+{
+    if (t->b == NULL)
+        return;
+    for (size_t i = 0; i <= t->mask; i++) {
+        struct hnode *e = t->b[i];
+        while (e != NULL) {
+            struct hnode *next = e->next;
+            if (is_host)
+                free(((struct host *)e)->path.h);
+            if (is_tgt)
+                free(((struct tgt *)e)->path.h);
+            free(e);
+            e = next;
+        }
+    }
+    free(t->b);
+}
+
+void sp_analysis_destroy(struct sp_analysis *a)
+{
+    if (a == NULL)
+        return;
+    free_chain_all(&a->atts, false, false);
+    free_chain_all(&a->echoes, false, false);
+    free_chain_all(&a->tgts, false, true);
+    free_chain_all(&a->hosts, true, false);
+    free(a);
+}

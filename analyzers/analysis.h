@@ -1,0 +1,109 @@
+/*
+ * analysis.h - correlating packets into attempts, targets and verdicts.
+ *
+ * One analysis turns a stream of decoded packets (live or from a file) into
+ * attempt and target records, by the rules of DESIGN.md:
+ *   - a SYN opens an attempt; the same 4-tuple and ISN again is a
+ *     retransmission, a new ISN a new attempt;
+ *   - a reply counts only if it proves it answers a SYN we saw (SYN-ACK
+ *     ack == isn+1, RST ack in {isn, isn+1}, ICMP errors quoting the SYN's
+ *     addresses, ports and sequence number); anything else is "unrelated";
+ *   - the first valid answer decides an attempt; a RST whose distance differs
+ *     from the host's own is a middlebox RST;
+ *   - a SYN that drew ICMP time-exceeded is a trace probe: it adds a hop to
+ *     its target's path instead of being an attempt;
+ *   - for a target, the latest attempt with an active answer decides, else
+ *     silence after the wait (filtered), else unknown.
+ *
+ * Time is an input (packet timestamps offline, the clock live), so runs are
+ * deterministic. Attempts are finalised and freed once their wait has passed,
+ * which keeps memory flat as captures grow. No I/O, no threads: the engine
+ * thread (or a test) calls these functions directly.
+ */
+#ifndef SP_ANALYZERS_ANALYSIS_H
+#define SP_ANALYZERS_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/records.h"
+
+struct sp_packet;
+struct sp_analysis;
+
+struct sp_analysis_cfg {
+    int64_t wait_ns;    /* --wait: silence this long after the last SYN */
+    int trace_ttl_max;  /* silent SYNs at or below this TTL are trace
+                           probes when their target has a trace */
+    bool emit_attempts; /* call sink->attempt for every attempt */
+    /*
+     * Live: a SYN opens an attempt only if this returns true (the keyed
+     * cookie proves it is ours). NULL offline: every selected SYN does.
+     */
+    bool (*own_syn)(void *ctx, const struct sp_packet *p);
+    bool (*own_echo)(void *ctx, const struct sp_packet *p);
+    void *ctx;
+};
+
+/* Creates an analysis writing to sink (which must outlive it); NULL when
+ * out of memory. */
+struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
+                                       const struct sp_sink *sink);
+
+/*
+ * Feeds one decoded packet. `selected`: the filter expression matched (only
+ * selected SYNs open attempts). Advances the clock to the packet's time.
+ */
+void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
+                        bool selected);
+
+/* Advances the clock (live timers): finalises attempts whose wait passed. */
+void sp_analysis_tick(struct sp_analysis *a, int64_t now_ns);
+
+/*
+ * Notes capture drops at time now_ns: attempts still waiting for an answer
+ * then end as unknown / capture-drops instead of filtered.
+ */
+void sp_analysis_drops(struct sp_analysis *a, int64_t now_ns);
+
+/*
+ * Records a target that could not be probed (no route): it ends as
+ * unreachable / no-route with hop 0.
+ */
+void sp_analysis_no_route(struct sp_analysis *a, const struct sp_addr *dst,
+                          uint16_t port, const char *name);
+
+/* Names a target (live: the host name the user gave). The string must
+ * outlive the analysis. */
+void sp_analysis_name(struct sp_analysis *a, const struct sp_addr *dst,
+                      uint16_t port, const char *name);
+
+/*
+ * True once every attempt to (dst, port) made so far has drawn an answer
+ * and the target has an active answer (live: no more retries needed).
+ */
+bool sp_analysis_answered(struct sp_analysis *a, const struct sp_addr *dst,
+                          uint16_t port);
+
+/* True if the host answered ICMP echo. */
+bool sp_analysis_echo_alive(struct sp_analysis *a, const struct sp_addr *dst);
+
+/*
+ * Ends the analysis at time end_ns: attempts still waiting end as filtered
+ * if their wait passed, else unknown with `pending_reason`
+ * (SP_REASON_CAPTURE_ENDED offline, SP_REASON_INTERRUPTED after a signal);
+ * then every target is emitted, in the order first seen.
+ */
+void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
+                        enum sp_reason pending_reason);
+
+/* Counters for the summary. */
+void sp_analysis_counts(const struct sp_analysis *a, struct sp_summary *s);
+
+void sp_analysis_destroy(struct sp_analysis *a);
+
+/* The sender's distance guessed from a received TTL (DESIGN.md): initial
+ * TTL is the next of 64/128/255 at or above it; distance = init - ttl + 1. */
+int sp_ttl_distance(uint8_t ttl);
+
+#endif

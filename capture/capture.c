@@ -1,0 +1,84 @@
+/*
+ * capture.c - the capture thread: source -> decode -> queue (capture.h).
+ */
+#include "capture/capture.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "capture/source.h"
+#include "engine/event.h"
+#include "engine/queue.h"
+
+struct sp_capture {
+    pthread_t thread;
+    struct sp_source *src;
+    struct sp_queue *q;
+    bool live;
+    atomic_bool stop;
+    int status;
+    struct sp_err err;
+};
+
+static void *capture_main(void *arg)
+{
+    struct sp_capture *c = arg;
+    struct sp_event ev;
+    int rc;
+
+    while (!atomic_load(&c->stop)) {
+        rc = sp_source_next(c->src, &ev, &c->err);
+        if (rc == 2)
+            continue;
+        if (rc <= 0) {
+            c->status = rc;
+            break;
+        }
+        if (c->live)
+            sp_queue_push(c->q, &ev);
+        else
+            sp_queue_push_wait(c->q, &ev);
+    }
+    ev.type = SP_EV_END;
+    ev.status = c->status;
+    sp_queue_push_wait(c->q, &ev);
+    return NULL;
+}
+
+int sp_capture_start(struct sp_capture **out, struct sp_source *src,
+                     struct sp_queue *q, bool live, struct sp_err *err)
+{
+    struct sp_capture *c = calloc(1, sizeof(*c));
+
+    *out = NULL;
+    if (c == NULL)
+        return sp_err_set(err, SP_ENOMEM, "out of memory");
+    c->src = src;
+    c->q = q;
+    c->live = live;
+    if (pthread_create(&c->thread, NULL, capture_main, c) != 0) {
+        free(c);
+        return sp_err_set(err, SP_EIO, "cannot start the capture thread");
+    }
+    *out = c;
+    return 0;
+}
+
+void sp_capture_stop(struct sp_capture *c)
+{
+    atomic_store(&c->stop, true);
+    sp_source_stop(c->src);
+}
+
+int sp_capture_join(struct sp_capture *c, struct sp_err *err)
+{
+    int status;
+
+    pthread_join(c->thread, NULL);
+    status = c->status;
+    if (status < 0 && err != NULL)
+        *err = c->err;
+    free(c);
+    return status;
+}

@@ -1,0 +1,62 @@
+/*
+ * probe.h - building and sending probes (TCP SYN, ICMP echo) with libnet.
+ *
+ * craft/ is the only place that includes <libnet.h>. It builds packets from
+ * a plain struct sp_probe_spec and sends them on raw sockets; it never reads
+ * replies. One struct sp_craft belongs to one thread (libnet has no locking).
+ */
+#ifndef SP_CRAFT_PROBE_H
+#define SP_CRAFT_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/addr.h"
+
+struct sp_err;
+
+enum sp_probe_kind {
+    SP_PROBE_SYN,
+    SP_PROBE_ECHO,
+};
+
+/* Everything that goes into one probe packet; all values in host order. */
+struct sp_probe_spec {
+    enum sp_probe_kind kind;
+    struct sp_addr src, dst; /* same family */
+    uint8_t ttl;             /* TTL / hop limit */
+    uint16_t ip_id;          /* IPv4 only (IPv6 has none) */
+    uint16_t sport, dport;   /* SYN */
+    uint32_t seq;            /* SYN: the ISN */
+    uint16_t icmp_id;        /* ECHO */
+    uint16_t icmp_seq;       /* ECHO */
+};
+
+struct sp_craft;
+
+/*
+ * Opens raw sending sockets for the families in `families` (bit 0: IPv4,
+ * bit 1: IPv6). `iface` may be NULL; when given, sockets are bound to it.
+ * Returns 0, SP_EPERM without root/CAP_NET_RAW, or another SP_E* code with
+ * err filled.
+ */
+int sp_craft_open(struct sp_craft **out, const char *iface, unsigned families,
+                  struct sp_err *err);
+
+/* Sends one probe. Returns 0 or a negative SP_E* code with err filled. */
+int sp_craft_send(struct sp_craft *c, const struct sp_probe_spec *spec,
+                  struct sp_err *err);
+
+/* Closes the sockets and frees c (NULL is fine). */
+void sp_craft_close(struct sp_craft *c);
+
+/*
+ * Builds the probe's IP packet (starting at the IP header) into buf without
+ * opening any socket, with correct checksums. Returns the length, or a
+ * negative SP_E* code (SP_EINVAL if it does not fit in cap). For tests and
+ * for writing probes to a capture file.
+ */
+long sp_craft_build(const struct sp_probe_spec *spec, uint8_t *buf,
+                    size_t cap, struct sp_err *err);
+
+#endif

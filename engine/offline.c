@@ -1,0 +1,227 @@
+/*
+ * offline.c - synprobe -r FILE: the pipeline over a capture file.
+ *
+ * The capture thread reads and decodes the file and waits for room in the
+ * queue, so results never depend on speed; the engine thread (this one)
+ * feeds the analysis, whose clock is the packet timestamps. The end of the
+ * capture is its last packet.
+ */
+#include "engine/run.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzers/analysis.h"
+#include "capture/capture.h"
+#include "capture/source.h"
+#include "engine/cli.h"
+#include "engine/err.h"
+#include "engine/event.h"
+#include "engine/output.h"
+#include "engine/queue.h"
+
+volatile sig_atomic_t sp_signal_seen;
+
+static void on_signal(int sig)
+{
+    sp_signal_seen = sig;
+}
+
+void sp_run_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+bool sp_engine_handle_event(struct sp_analysis *a, const struct sp_event *ev,
+                            struct sp_summary *counts)
+{
+    if (ev->type == SP_EV_END)
+        return false;
+    switch (ev->result) {
+    case SP_DECODE_TRUNCATED:
+        counts->truncated++;
+        break;
+    case SP_DECODE_INVALID:
+        counts->invalid++;
+        break;
+    default:
+        break;
+    }
+    if (ev->result != SP_DECODE_INVALID && ev->result != SP_DECODE_OTHER)
+        sp_analysis_packet(a, &ev->pkt, ev->selected);
+    else
+        sp_analysis_tick(a, ev->pkt.ts_ns);
+    return true;
+}
+
+int sp_run_exit_status(const struct sp_summary *s, bool offline)
+{
+    unsigned not_open = 0, total = 0;
+
+    for (int i = 0; i < SP_VERDICT_COUNT; i++) {
+        total += s->verdicts[i];
+        if (i != SP_VERDICT_OPEN)
+            not_open += s->verdicts[i];
+    }
+    if (s->incomplete && offline)
+        return SP_EXIT_INPUT;
+    if (total == 0)
+        return offline ? SP_EXIT_OK : SP_EXIT_NOT_OPEN;
+    return not_open == 0 ? SP_EXIT_OK : SP_EXIT_NOT_OPEN;
+}
+
+/* Wraps the user's sink to narrow the report to the -p ports. */
+struct narrow {
+    const struct sp_config *cfg;
+    struct sp_sink inner;
+    struct sp_summary *sum;
+};
+
+static void narrow_attempt(void *st, const struct sp_attempt_rec *a)
+{
+    struct narrow *n = st;
+
+    if (sp_cli_port_selected(n->cfg, a->r.port))
+        n->inner.attempt(n->inner.state, a);
+}
+
+static void narrow_target(void *st, const struct sp_target_rec *t)
+{
+    struct narrow *n = st;
+
+    if (!sp_cli_port_selected(n->cfg, t->r.port))
+        return;
+    n->sum->verdicts[t->r.verdict]++;
+    n->inner.target(n->inner.state, t);
+}
+
+int sp_run_offline(const struct sp_config *cfg)
+{
+    struct sp_err err = {0};
+    struct sp_source *src = NULL;
+    struct sp_queue *q = NULL;
+    struct sp_capture *cap = NULL;
+    struct sp_analysis *an = NULL;
+    struct sp_output *out = NULL;
+    struct sp_output_opts oo = {
+        .out = stdout,
+        .json = cfg->json,
+        .verbose = cfg->verbose,
+        .explain = cfg->explain,
+        .offline = true,
+    };
+    struct sp_analysis_cfg acfg = {
+        .wait_ns = (int64_t)(cfg->wait_s * 1e9),
+        .trace_ttl_max = 32,
+        .emit_attempts = cfg->json || cfg->verbose,
+    };
+    struct sp_sink user_sink, sink;
+    struct sp_summary sum, counts;
+    struct narrow nw;
+    char filter[8192] = "";
+    size_t flen = 0;
+    struct sp_event evs[256];
+    int64_t last_ts = 0;
+    int rc, status = SP_EXIT_INPUT;
+    bool running = true;
+
+    memset(&sum, 0, sizeof(sum));
+    memset(&counts, 0, sizeof(counts));
+    for (int i = 0; i < cfg->nargs; i++) {
+        int n = snprintf(filter + flen, sizeof(filter) - flen, "%s%s",
+                         i ? " " : "", cfg->args[i]);
+        if (n < 0 || (size_t)n >= sizeof(filter) - flen) {
+            fprintf(stderr, "synprobe: filter expression too long\n");
+            return SP_EXIT_USAGE;
+        }
+        flen += (size_t)n;
+    }
+    rc = sp_source_open_file(&src, cfg->read_file, filter, &err);
+    if (rc != 0) {
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+        return rc == SP_EINVAL ? SP_EXIT_USAGE : SP_EXIT_INPUT;
+    }
+    out = sp_output_create(&oo);
+    q = sp_queue_create(4096);
+    if (out == NULL || q == NULL) {
+        fprintf(stderr, "synprobe: out of memory\n");
+        goto done;
+    }
+    sp_output_sink(out, &user_sink);
+    nw.cfg = cfg;
+    nw.inner = user_sink;
+    nw.sum = &sum;
+    sink.state = &nw;
+    sink.attempt = narrow_attempt;
+    sink.target = narrow_target;
+    sink.summary = NULL;
+    an = sp_analysis_create(&acfg, &sink);
+    if (an == NULL) {
+        fprintf(stderr, "synprobe: out of memory\n");
+        goto done;
+    }
+    if (sp_capture_start(&cap, src, q, false, &err) != 0) {
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+        goto done;
+    }
+    while (running) {
+        size_t n = sp_queue_pop(q, evs, 256, 200);
+        if (sp_signal_seen != 0 && cap != NULL)
+            sp_capture_stop(cap);
+        for (size_t i = 0; i < n && running; i++) {
+            if (evs[i].type == SP_EV_PACKET && evs[i].pkt.ts_ns > last_ts)
+                last_ts = evs[i].pkt.ts_ns;
+            running = sp_engine_handle_event(an, &evs[i], &counts);
+        }
+        if (sp_output_failed(out)) {
+            sp_capture_stop(cap);
+        }
+    }
+    rc = sp_capture_join(cap, &err);
+    cap = NULL;
+    if (rc < 0) {
+        fprintf(stderr, "synprobe: %s: %s (results so far are printed)\n",
+                cfg->read_file, err.msg);
+        sum.incomplete = true;
+    }
+    if (sp_signal_seen != 0)
+        sum.incomplete = true;
+    sp_analysis_finish(an, last_ts,
+                       sp_signal_seen != 0 ? SP_REASON_INTERRUPTED
+                                           : SP_REASON_CAPTURE_ENDED);
+    {
+        struct sp_capture_stats st;
+        sp_source_stats(src, &st);
+        sp_analysis_counts(an, &counts);
+        sum.packets = st.packets;
+        sum.truncated = st.truncated;
+        sum.invalid = st.invalid;
+        sum.unrelated = counts.unrelated;
+        sum.attempts = counts.attempts;
+    }
+    user_sink.summary(user_sink.state, &sum);
+    status = sp_run_exit_status(&sum, true);
+    if (sp_signal_seen == SIGINT)
+        status = SP_EXIT_SIGINT;
+    else if (sp_signal_seen == SIGTERM)
+        status = SP_EXIT_SIGTERM;
+done:
+    if (cap != NULL) {
+        sp_capture_stop(cap);
+        sp_capture_join(cap, NULL);
+    }
+    sp_analysis_destroy(an);
+    sp_queue_destroy(q);
+    sp_output_destroy(out);
+    sp_source_close(src);
+    return status;
+}

@@ -1,0 +1,133 @@
+/*
+ * queue.c - bounded SPSC event queue with a mutex and condition variables
+ * (see queue.h).
+ */
+#include "engine/queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/event.h"
+
+struct sp_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    struct sp_event *ring;
+    size_t cap, head, count;
+    uint64_t drops;
+};
+
+struct sp_queue *sp_queue_create(size_t cap)
+{
+    struct sp_queue *q = calloc(1, sizeof(*q));
+    pthread_condattr_t ca;
+
+    if (q == NULL || cap == 0)
+        goto fail;
+    q->ring = calloc(cap, sizeof(*q->ring));
+    if (q->ring == NULL)
+        goto fail;
+    q->cap = cap;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->not_empty, &ca);
+    pthread_cond_init(&q->not_full, &ca);
+    pthread_condattr_destroy(&ca);
+    return q;
+fail:
+    free(q);
+    return NULL;
+}
+
+void sp_queue_destroy(struct sp_queue *q)
+{
+    if (q == NULL)
+        return;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    free(q->ring);
+    free(q);
+}
+
+static void put(struct sp_queue *q, const struct sp_event *ev)
+{
+    q->ring[(q->head + q->count) % q->cap] = *ev;
+    q->count++;
+    pthread_cond_signal(&q->not_empty);
+}
+
+bool sp_queue_push(struct sp_queue *q, const struct sp_event *ev)
+{
+    bool ok;
+
+    pthread_mutex_lock(&q->mu);
+    ok = q->count < q->cap;
+    if (ok)
+        put(q, ev);
+    else
+        q->drops++;
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}
+
+void sp_queue_push_wait(struct sp_queue *q, const struct sp_event *ev)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->count == q->cap)
+        pthread_cond_wait(&q->not_full, &q->mu);
+    put(q, ev);
+    pthread_mutex_unlock(&q->mu);
+}
+
+size_t sp_queue_pop(struct sp_queue *q, struct sp_event *out, size_t max,
+                    int timeout_ms)
+{
+    size_t n = 0;
+    struct timespec until;
+
+    if (timeout_ms >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&q->mu);
+    while (q->count == 0) {
+        int rc;
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&q->not_empty, &q->mu);
+            continue;
+        }
+        rc = pthread_cond_timedwait(&q->not_empty, &q->mu, &until);
+        if (rc == ETIMEDOUT && q->count == 0) {
+            pthread_mutex_unlock(&q->mu);
+            return 0;
+        }
+    }
+    while (n < max && q->count > 0) {
+        out[n++] = q->ring[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+    pthread_cond_signal(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+    return n;
+}
+
+uint64_t sp_queue_drops(struct sp_queue *q)
+{
+    uint64_t d;
+
+    pthread_mutex_lock(&q->mu);
+    d = q->drops;
+    pthread_mutex_unlock(&q->mu);
+    return d;
+}
