@@ -516,7 +516,10 @@ static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
         r->responder = x->ans_src;
         r->reply_ttl = x->ans_ttl;
         r->rtt_ns = x->ans_rtt;
-        r->hop = locate(t, &x->ans_src, x->ans_ttl);
+        r->hop = r->reason == SP_REASON_MIDDLEBOX_RST ||
+                         r->reason == SP_REASON_MIDDLEBOX_SYN_ACK
+                     ? sp_ttl_distance(x->ans_ttl)
+                     : locate(t, &x->ans_src, x->ans_ttl);
     }
 }
 
@@ -537,8 +540,9 @@ static void att_final(struct sp_analysis *a, struct att *x,
     att_unlink(a, x);
     ht_remove(&a->atts, &x->node);
 
-    if (x->te || (x->ans == ANS_NONE && t->have_trace &&
-                  x->syn_ttl <= a->cfg.trace_ttl_max)) {
+    if (x->te ||
+        (x->ans == ANS_NONE && (t->have_trace || a->cfg.ttl_limited_trace) &&
+         x->syn_ttl <= a->cfg.trace_ttl_max)) {
         /* a trace probe: it adds to the path, it is not an attempt */
         struct sp_hop *h = path_at(&t->path, x->syn_ttl);
         if (h != NULL && h->syn == SP_HOP_NOT_SENT)
@@ -811,7 +815,9 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
             return;
         }
         h = host_get(a, &x->dst, true);
-        hop = h != NULL ? path_at(&h->path, x->ttl) : NULL;
+        hop = h != NULL && x->ttl <= a->cfg.trace_ttl_max
+                  ? path_at(&h->path, x->ttl)
+                  : NULL;
         if (hop != NULL) {
             hop->echo = te ? SP_HOP_TIME_EXCEEDED : SP_HOP_UNREACH;
             if (!te)
@@ -956,6 +962,42 @@ bool sp_analysis_answered(struct sp_analysis *a, const struct sp_addr *dst,
     return t != NULL && t->answered;
 }
 
+int sp_analysis_host_distance(struct sp_analysis *a, const struct sp_addr *dst)
+{
+    struct host *h = host_get(a, dst, false);
+    int d;
+
+    if (h == NULL)
+        return -1;
+    d = host_distance(h);
+    return d > 0 ? d : dists_mode(&h->rst);
+}
+
+enum sp_hop_answer sp_analysis_hop(struct sp_analysis *a,
+                                   const struct sp_addr *dst, uint16_t port,
+                                   int ttl, bool syn)
+{
+    struct tgt *t = tgt_get(a, dst, port, false);
+    const struct path *p;
+
+    if (t == NULL)
+        return SP_HOP_NOT_SENT;
+    p = syn ? &t->path : &t->host->path;
+    if (ttl <= 0 || ttl >= p->n)
+        return SP_HOP_NOT_SENT;
+    return (enum sp_hop_answer)(syn ? p->h[ttl].syn : p->h[ttl].echo);
+}
+
+void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
+                          uint16_t port, int ttl, enum sp_hop_note note)
+{
+    struct tgt *t = tgt_get(a, dst, port, false);
+    struct sp_hop *h = t != NULL ? path_at(&t->path, ttl) : NULL;
+
+    if (h != NULL)
+        h->note = (uint8_t)note;
+}
+
 bool sp_analysis_echo_alive(struct sp_analysis *a, const struct sp_addr *dst)
 {
     struct host *h = host_get(a, dst, false);
@@ -1001,6 +1043,7 @@ static size_t merge_hops(const struct tgt *t, struct sp_hop *out, size_t cap)
             h.syn_reason = s->syn_reason;
             h.addr = s->addr;
             h.rtt_ns = s->rtt_ns;
+            h.note = s->note;
         }
         if (e != NULL) {
             h.echo = e->echo;
@@ -1015,7 +1058,7 @@ static size_t merge_hops(const struct tgt *t, struct sp_hop *out, size_t cap)
     }
     /* a hop nobody answered while a later hop did: a quiet router */
     for (size_t i = 0; i < m; i++) {
-        if (out[i].addr.family != 0)
+        if (out[i].addr.family != 0 || out[i].note != SP_NOTE_NONE)
             continue;
         for (size_t j = i + 1; j < m; j++)
             if (out[j].addr.family != 0 &&
@@ -1050,7 +1093,11 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
         rec.r.icmp_type = rec.r.icmp_code = -1;
         rec.r.hop = -1;
     }
-    if (rec.r.responder.family != 0 && rec.r.reason != SP_REASON_NO_ROUTE)
+    if (rec.r.reason == SP_REASON_MIDDLEBOX_RST ||
+        rec.r.reason == SP_REASON_MIDDLEBOX_SYN_ACK)
+        /* the claimed address is the host's: only the TTL places it */
+        rec.r.hop = sp_ttl_distance((uint8_t)rec.r.reply_ttl);
+    else if (rec.r.responder.family != 0 && rec.r.reason != SP_REASON_NO_ROUTE)
         rec.r.hop = locate(t, &rec.r.responder, rec.r.reply_ttl);
     memcpy(rec.verdicts, t->counts, sizeof(rec.verdicts));
     rec.have_trace = t->have_trace;

@@ -32,10 +32,12 @@ struct sp_packet;
 struct sp_analysis;
 
 struct sp_analysis_cfg {
-    int64_t wait_ns;    /* --wait: silence this long after the last SYN */
-    int trace_ttl_max;  /* silent SYNs at or below this TTL are trace
-                           probes when their target has a trace */
-    bool emit_attempts; /* call sink->attempt for every attempt */
+    int64_t wait_ns;        /* --wait: silence this long after the last SYN */
+    int trace_ttl_max;      /* silent SYNs at or below this TTL are trace
+                               probes when their target has a trace */
+    bool emit_attempts;     /* call sink->attempt for every attempt */
+    bool ttl_limited_trace; /* live --trace: every SYN at or below
+                               trace_ttl_max is a trace probe */
     /*
      * Live: a SYN opens an attempt only if this returns true (the keyed
      * cookie proves it is ours). NULL offline: every selected SYN does.
@@ -84,6 +86,24 @@ void sp_analysis_name(struct sp_analysis *a, const struct sp_addr *dst,
  */
 bool sp_analysis_answered(struct sp_analysis *a, const struct sp_addr *dst,
                           uint16_t port);
+
+/*
+ * The host's distance in hops as its own answers tell (echo replies,
+ * SYN-ACKs, else RSTs), or -1 if it has not answered yet.
+ */
+int sp_analysis_host_distance(struct sp_analysis *a, const struct sp_addr *dst);
+
+/*
+ * What came back so far at one TTL of a target's path: for the SYN trace
+ * (syn true) or the host's echo trace. SP_HOP_NOT_SENT if nothing is known.
+ */
+enum sp_hop_answer sp_analysis_hop(struct sp_analysis *a,
+                                   const struct sp_addr *dst, uint16_t port,
+                                   int ttl, bool syn);
+
+/* Attaches a note (rate-limited, loss) to a hop of a target's SYN path. */
+void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
+                          uint16_t port, int ttl, enum sp_hop_note note);
 
 /* True if the host answered ICMP echo. */
 bool sp_analysis_echo_alive(struct sp_analysis *a, const struct sp_addr *dst);

@@ -17,6 +17,7 @@ struct sp_capture {
     struct sp_queue *q;
     bool live;
     atomic_bool stop;
+    _Atomic uint64_t drops;
     int status;
     struct sp_err err;
 };
@@ -25,10 +26,18 @@ static void *capture_main(void *arg)
 {
     struct sp_capture *c = arg;
     struct sp_event ev;
+    struct sp_capture_stats st;
+    unsigned since_stats = 0;
     int rc;
 
     while (!atomic_load(&c->stop)) {
         rc = sp_source_next(c->src, &ev, &c->err);
+        if (c->live && (rc == 2 || ++since_stats >= 256)) {
+            /* pcap_stats on the thread that owns the pcap_t */
+            since_stats = 0;
+            sp_source_stats(c->src, &st);
+            atomic_store(&c->drops, st.drops);
+        }
         if (rc == 2)
             continue;
         if (rc <= 0) {
@@ -63,6 +72,11 @@ int sp_capture_start(struct sp_capture **out, struct sp_source *src,
     }
     *out = c;
     return 0;
+}
+
+uint64_t sp_capture_drops(struct sp_capture *c)
+{
+    return atomic_load(&c->drops);
 }
 
 void sp_capture_stop(struct sp_capture *c)

@@ -13,6 +13,7 @@
 #define SP_CAPTURE_CAPTURE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "engine/err.h"
 
@@ -27,6 +28,10 @@ int sp_capture_start(struct sp_capture **out, struct sp_source *src,
 
 /* Asks the thread to stop soon (it still pushes SP_EV_END). */
 void sp_capture_stop(struct sp_capture *c);
+
+/* Any thread: capture drops counted so far (kernel ring, read by the
+ * capture thread about every 100 ms). */
+uint64_t sp_capture_drops(struct sp_capture *c);
 
 /*
  * Joins the thread and frees c. Returns the source's final status (0, or the

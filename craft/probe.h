@@ -56,7 +56,7 @@ void sp_craft_close(struct sp_craft *c);
  * negative SP_E* code (SP_EINVAL if it does not fit in cap). For tests and
  * for writing probes to a capture file.
  */
-long sp_craft_build(const struct sp_probe_spec *spec, uint8_t *buf,
-                    size_t cap, struct sp_err *err);
+long sp_craft_build(const struct sp_probe_spec *spec, uint8_t *buf, size_t cap,
+                    struct sp_err *err);
 
 #endif

@@ -1,12 +1,733 @@
-/* live.c - placeholder until live probing lands (issue 4). */
-#include <stdio.h>
-
-#include "engine/cli.h"
+/*
+ * live.c - synprobe -p PORTS TARGET...: live probing.
+ *
+ * The engine thread (this one) resolves targets, finds each one's source
+ * address by route lookup, opens the raw sockets (craft/) and the capture
+ * (capture/), drops root, then runs a loop that sends probes at the set rate
+ * and feeds captured packets to the same analysis the offline mode uses.
+ * Our own outgoing probes are captured too: they give exact wire times, go
+ * into the -w file, and open attempts in the analysis once the keyed cookie
+ * proves they are ours.
+ *
+ * Schedule, per target and port: a SYN at full TTL, and per host an ICMP
+ * echo (the control probe that tells "host alive, port filtered" from "host
+ * silent"). Silence is retried with a new ISN after the retry gap, at most
+ * --retries times. With --trace, SYNs and echoes with TTL 1..N go out in one
+ * burst once the full-TTL answers tell the distance (or after a short
+ * head start), and only silent TTLs up to the first terminal answer are
+ * retried. The run ends when every probe is answered or has waited: --wait
+ * seconds after its last try, or less when the evidence is conclusive (the
+ * host answered echo, so no late neighbour failure can come).
+ */
 #include "engine/run.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyzers/analysis.h"
+#include "capture/capture.h"
+#include "capture/source.h"
+#include "craft/cookie.h"
+#include "craft/probe.h"
+#include "engine/cli.h"
+#include "engine/err.h"
+#include "engine/event.h"
+#include "engine/output.h"
+#include "engine/queue.h"
+#include "engine/targets.h"
+
+enum {
+    FULL_TTL = 64,
+    MS = 1000000,
+};
+
+static const int64_t retry_gap_ns = 500LL * MS;  /* between tries */
+static const int64_t conclusive_ns = 500LL * MS; /* wait once host is up */
+static const int64_t trace_head_ns = 150LL * MS; /* full probes go first */
+
+struct job {
+    uint32_t tgt;  /* index into targets */
+    uint16_t port; /* 0 for echo */
+    uint8_t ttl;
+    uint8_t tries;
+    bool echo;
+    bool done;
+    bool answered_first; /* answered at the first try */
+    int64_t last_ns;
+};
+
+struct live {
+    const struct sp_config *cfg;
+    struct sp_target_list tl;
+    struct sp_addr *src; /* per target */
+    bool *noroute;       /* per target */
+    struct job *jobs;
+    size_t njobs, capjobs;
+    struct sp_cookie_key key;
+    struct sp_craft *craft;
+    struct sp_analysis *an;
+    uint64_t *sent; /* open-addressing set of sent probe keys */
+    size_t sent_mask, nsent;
+    uint32_t nonce;
+    double tokens;
+    int64_t tok_ns;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    /* pcap stamps packets with the real-time clock: use the same one */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- the set of probes we sent, for own_syn / own_echo ------------------- */
+
+static uint64_t probe_key(const struct live *lv, const struct sp_addr *dst,
+                          uint16_t a, uint16_t b, uint32_t c, bool echo)
+{
+    uint8_t m[28];
+
+    memcpy(m, dst->b, 16);
+    m[16] = dst->family;
+    m[17] = echo;
+    m[18] = (uint8_t)(a >> 8);
+    m[19] = (uint8_t)a;
+    m[20] = (uint8_t)(b >> 8);
+    m[21] = (uint8_t)b;
+    m[22] = (uint8_t)(c >> 24);
+    m[23] = (uint8_t)(c >> 16);
+    m[24] = (uint8_t)(c >> 8);
+    m[25] = (uint8_t)c;
+    m[26] = m[27] = 0;
+    return sp_siphash(&lv->key, m, sizeof(m)) | 1; /* 0 marks empty */
+}
+
+static bool sent_add(struct live *lv, uint64_t k)
+{
+    if ((lv->nsent + 1) * 2 > lv->sent_mask + 1) {
+        size_t nm = lv->sent_mask ? (lv->sent_mask + 1) * 2 - 1 : 4095;
+        uint64_t *ns = calloc(nm + 1, sizeof(*ns));
+        if (ns == NULL)
+            return false;
+        for (size_t i = 0; lv->sent != NULL && i <= lv->sent_mask; i++) {
+            size_t j = lv->sent[i] & nm;
+            if (lv->sent[i] == 0)
+                continue;
+            while (ns[j] != 0)
+                j = (j + 1) & nm;
+            ns[j] = lv->sent[i];
+        }
+        free(lv->sent);
+        lv->sent = ns;
+        lv->sent_mask = nm;
+    }
+    for (size_t j = k & lv->sent_mask;; j = (j + 1) & lv->sent_mask) {
+        if (lv->sent[j] == k)
+            return true;
+        if (lv->sent[j] == 0) {
+            lv->sent[j] = k;
+            lv->nsent++;
+            return true;
+        }
+    }
+}
+
+static bool sent_has(const struct live *lv, uint64_t k)
+{
+    if (lv->sent == NULL)
+        return false;
+    for (size_t j = k & lv->sent_mask;; j = (j + 1) & lv->sent_mask) {
+        if (lv->sent[j] == k)
+            return true;
+        if (lv->sent[j] == 0)
+            return false;
+    }
+}
+
+static bool own_syn(void *ctx, const struct sp_packet *p)
+{
+    struct live *lv = ctx;
+    return sent_has(lv,
+                    probe_key(lv, &p->dst, p->sport, p->dport, p->seq, false));
+}
+
+static bool own_echo(void *ctx, const struct sp_packet *p)
+{
+    struct live *lv = ctx;
+    return sent_has(lv,
+                    probe_key(lv, &p->dst, p->icmp_id, p->icmp_seq, 0, true));
+}
+
+/* ---- set-up
+ * ------------------------------------------------------------------ */
+
+/* Source address by route lookup; false if there is no route. */
+static bool route_src(const struct sp_addr *dst, const char *iface,
+                      struct sp_addr *src)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fd;
+    bool ok = false;
+
+    memset(&ss, 0, sizeof(ss));
+    if (dst->family == 4) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(9);
+        memcpy(&s4->sin_addr, dst->b, 4);
+        sl = sizeof(*s4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(9);
+        memcpy(&s6->sin6_addr, dst->b, 16);
+        sl = sizeof(*s6);
+    }
+    fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return false;
+    if (iface != NULL)
+        (void)setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface,
+                         (socklen_t)strlen(iface));
+    /* connect() on UDP sends nothing: it only asks the routing table */
+    if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+        sl = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+            if (ss.ss_family == AF_INET)
+                sp_addr_set4(
+                    src,
+                    (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr);
+            else
+                sp_addr_set6(
+                    src,
+                    (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr);
+            ok = true;
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+static int drop_privileges(const char *user, struct sp_err *err)
+{
+    struct passwd *pw;
+
+    if (geteuid() != 0)
+        return 0;
+    pw = getpwnam(user);
+    if (pw == NULL)
+        return sp_err_set(err, SP_EINVAL, "--user %s: no such user", user);
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+        return sp_err_set(err, SP_EPERM, "cannot drop privileges to %s: %s",
+                          user, strerror(errno));
+    if (setuid(0) == 0)
+        return sp_err_set(err, SP_EPERM, "privileges could not be dropped");
+    return 0;
+}
+
+static bool add_job(struct live *lv, uint32_t t, uint16_t port, uint8_t ttl,
+                    bool echo)
+{
+    if (lv->njobs == lv->capjobs) {
+        size_t nc = lv->capjobs ? lv->capjobs * 2 : 64;
+        struct job *j = realloc(lv->jobs, nc * sizeof(*j));
+        if (j == NULL)
+            return false;
+        lv->jobs = j;
+        lv->capjobs = nc;
+    }
+    memset(&lv->jobs[lv->njobs], 0, sizeof(lv->jobs[0]));
+    lv->jobs[lv->njobs].tgt = t;
+    lv->jobs[lv->njobs].port = port;
+    lv->jobs[lv->njobs].ttl = ttl;
+    lv->jobs[lv->njobs].echo = echo;
+    lv->njobs++;
+    return true;
+}
+
+/* Builds the BPF filter: our probes and whatever may answer them. */
+static void build_filter(const struct live *lv, char *buf, size_t len)
+{
+    size_t off = 0;
+    bool first = true;
+
+    off += (size_t)snprintf(buf, len, "(tcp or icmp or icmp6) and (");
+    for (size_t i = 0; i < lv->tl.n && off < len; i++) {
+        char a[SP_ADDR_STRLEN];
+        bool dup = false;
+        if (lv->noroute[i])
+            continue;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = !lv->noroute[j] && sp_addr_eq(&lv->src[j], &lv->src[i]);
+        if (dup)
+            continue;
+        off += (size_t)snprintf(buf + off, len - off, "%shost %s",
+                                first ? "" : " or ",
+                                sp_addr_str(&lv->src[i], a, sizeof(a)));
+        first = false;
+    }
+    if (first && off < len)
+        off += (size_t)snprintf(buf + off, len - off, "host 0.0.0.0");
+    if (off < len)
+        snprintf(buf + off, len - off, ")");
+}
+
+/* ---- sending
+ * ------------------------------------------------------------------ */
+
+static int send_job(struct live *lv, struct job *j, int64_t now,
+                    struct sp_err *err)
+{
+    const struct sp_target *t = &lv->tl.v[j->tgt];
+    struct sp_probe_spec s;
+    uint64_t c;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    s.src = lv->src[j->tgt];
+    s.dst = t->addr;
+    s.ttl = j->ttl;
+    c = sp_cookie(&lv->key, &s.src, &s.dst, j->port,
+                  j->echo ? SP_PROTO_ICMP : SP_PROTO_TCP, ++lv->nonce);
+    s.ip_id = (uint16_t)(c >> 48);
+    if (j->echo) {
+        s.kind = SP_PROBE_ECHO;
+        s.icmp_id = (uint16_t)(c >> 16);
+        s.icmp_seq = (uint16_t)c;
+        sent_add(lv, probe_key(lv, &s.dst, s.icmp_id, s.icmp_seq, 0, true));
+    } else {
+        s.kind = SP_PROBE_SYN;
+        s.dport = j->port;
+        s.sport = (uint16_t)(32768 + ((c >> 32) & 0x7fff));
+        s.seq = (uint32_t)c;
+        sent_add(lv, probe_key(lv, &s.dst, s.sport, s.dport, s.seq, false));
+    }
+    rc = sp_craft_send(lv->craft, &s, err);
+    j->tries++;
+    j->last_ns = now;
+    return rc;
+}
+
+/* Token bucket: true if one more packet may go now. The burst lets a trace
+ * go out at once while keeping the long-run rate. */
+static bool take_token(struct live *lv, int64_t now)
+{
+    double burst = lv->cfg->rate < 64 ? 64 : lv->cfg->rate / 10;
+
+    lv->tokens += (double)(now - lv->tok_ns) / 1e9 * lv->cfg->rate;
+    lv->tok_ns = now;
+    if (lv->tokens > burst)
+        lv->tokens = burst;
+    if (lv->tokens < 1)
+        return false;
+    lv->tokens -= 1;
+    return true;
+}
+
+static bool job_answered(struct live *lv, const struct job *j)
+{
+    const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
+
+    if (j->ttl == FULL_TTL)
+        return j->echo ? sp_analysis_echo_alive(lv->an, a)
+                       : sp_analysis_answered(lv->an, a, j->port);
+    {
+        enum sp_hop_answer h =
+            sp_analysis_hop(lv->an, a, j->echo ? 0 : j->port, j->ttl, !j->echo);
+        if (j->echo) {
+            /* echo paths belong to the host: look through any port */
+            for (size_t p = 0; p < sp_cli_port_count(lv->cfg) &&
+                               (h == SP_HOP_NOT_SENT || h == SP_HOP_NONE);
+                 p++)
+                h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p),
+                                    j->ttl, false);
+        }
+        return h != SP_HOP_NOT_SENT && h != SP_HOP_NONE;
+    }
+}
+
+/* The TTL beyond which trace probes to (target, port) need no retry: the
+ * lowest TTL that drew a terminal answer, else the host's distance. */
+static int trace_limit(struct live *lv, uint32_t t, uint16_t port, bool echo)
+{
+    const struct sp_addr *a = &lv->tl.v[t].addr;
+    int d = sp_analysis_host_distance(lv->an, a);
+    int lim = d > 0 ? d : lv->cfg->max_hops;
+
+    for (int k = 1; k <= lv->cfg->max_hops; k++) {
+        enum sp_hop_answer h = SP_HOP_NOT_SENT;
+        if (!echo) {
+            h = sp_analysis_hop(lv->an, a, port, k, true);
+        } else {
+            for (size_t p = 0; p < sp_cli_port_count(lv->cfg); p++) {
+                h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p), k,
+                                    false);
+                if (h != SP_HOP_NOT_SENT && h != SP_HOP_NONE)
+                    break;
+            }
+        }
+        if (h != SP_HOP_NOT_SENT && h != SP_HOP_NONE &&
+            h != SP_HOP_TIME_EXCEEDED)
+            return k < lim ? k : lim;
+    }
+    return lim;
+}
+
+/* ---- the run
+ * ------------------------------------------------------------------- */
+
+static int setup_targets(struct live *lv, struct sp_err *err)
+{
+    const struct sp_config *cfg = lv->cfg;
+    int rc;
+
+    for (int i = 0; i < cfg->nargs; i++) {
+        rc =
+            sp_targets_add(&lv->tl, cfg->args[i], cfg->family, cfg->force, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (cfg->input_file != NULL) {
+        rc = sp_targets_add_file(&lv->tl, cfg->input_file, cfg->family,
+                                 cfg->force, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (cfg->exclude_file != NULL) {
+        rc = sp_targets_exclude_file(&lv->tl, cfg->exclude_file, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (lv->tl.n == 0)
+        return sp_err_set(err, SP_EINVAL, "no target left to probe");
+    return 0;
+}
+
+static int status_for(int rc)
+{
+    switch (rc) {
+    case SP_EPERM:
+        return SP_EXIT_PERM;
+    case SP_EINVAL:
+        return SP_EXIT_USAGE;
+    default:
+        return SP_EXIT_INPUT;
+    }
+}
 
 int sp_run_live(const struct sp_config *cfg)
 {
-    (void)cfg;
-    fprintf(stderr, "synprobe: live probing is not built yet\n");
-    return SP_EXIT_USAGE;
+    struct live lv;
+    struct sp_err err = {0};
+    struct sp_source *srcp = NULL;
+    struct sp_queue *q = NULL;
+    struct sp_capture *cap = NULL;
+    struct sp_output *out = NULL;
+    struct sp_output_opts oo = {
+        .out = stdout,
+        .json = cfg->json,
+        .verbose = cfg->verbose,
+        .explain = cfg->explain,
+    };
+    struct sp_sink sink;
+    struct sp_summary sum, counts;
+    char filter[8192];
+    struct sp_live_opts lo;
+    unsigned families = 0;
+    size_t nports = sp_cli_port_count(cfg);
+    int status = SP_EXIT_INPUT, rc;
+    int64_t start, last_drop_check = 0;
+    uint64_t seen_drops = 0;
+    struct sp_event evs[256];
+    bool trace_started = false;
+
+    memset(&lv, 0, sizeof(lv));
+    memset(&sum, 0, sizeof(sum));
+    memset(&counts, 0, sizeof(counts));
+    lv.cfg = cfg;
+    rc = setup_targets(&lv, &err);
+    if (rc != 0) {
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+        status = rc == SP_ENOENT ? SP_EXIT_INPUT : status_for(rc);
+        goto done;
+    }
+    lv.src = calloc(lv.tl.n, sizeof(*lv.src));
+    lv.noroute = calloc(lv.tl.n, sizeof(*lv.noroute));
+    if (lv.src == NULL || lv.noroute == NULL)
+        goto nomem;
+    for (size_t i = 0; i < lv.tl.n; i++) {
+        struct sp_addr s;
+        if (cfg->src_addr != NULL) {
+            if (!sp_addr_parse(cfg->src_addr, &s)) {
+                fprintf(stderr, "synprobe: -S %s: not an address\n",
+                        cfg->src_addr);
+                status = SP_EXIT_USAGE;
+                goto done;
+            }
+            if (s.family != lv.tl.v[i].addr.family) {
+                lv.noroute[i] = true;
+                continue;
+            }
+            lv.src[i] = s;
+            if (!route_src(&lv.tl.v[i].addr, cfg->iface, &s))
+                lv.noroute[i] = true;
+        } else if (!route_src(&lv.tl.v[i].addr, cfg->iface, &lv.src[i])) {
+            lv.noroute[i] = true;
+        }
+        if (!lv.noroute[i])
+            families |= lv.tl.v[i].addr.family == 4 ? 1u : 2u;
+    }
+    if (sp_cookie_key_init(&lv.key) != 0) {
+        fprintf(stderr, "synprobe: cannot get random bytes for the key\n");
+        goto done;
+    }
+    /* privileged part: raw sockets and the capture */
+    if (families != 0) {
+        rc = sp_craft_open(&lv.craft, cfg->iface, families, &err);
+        if (rc != 0) {
+            if (rc == SP_EPERM)
+                fprintf(stderr, "synprobe: live probing needs root or "
+                                "CAP_NET_RAW (offline analysis with -r "
+                                "does not)\n");
+            else
+                fprintf(stderr, "synprobe: %s\n", err.msg);
+            status = status_for(rc);
+            goto done;
+        }
+    }
+    build_filter(&lv, filter, sizeof(filter));
+    memset(&lo, 0, sizeof(lo));
+    lo.iface = cfg->iface;
+    lo.bpf = filter;
+    lo.dump_path = cfg->write_file;
+    rc = sp_source_open_live(&srcp, &lo, &err);
+    if (rc != 0) {
+        if (rc == SP_EPERM)
+            fprintf(stderr, "synprobe: live probing needs root or "
+                            "CAP_NET_RAW (offline analysis with -r does "
+                            "not)\n");
+        else
+            fprintf(stderr, "synprobe: %s\n", err.msg);
+        status = status_for(rc);
+        goto done;
+    }
+    rc = drop_privileges(cfg->user, &err);
+    if (rc != 0) {
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+        status = status_for(rc);
+        goto done;
+    }
+
+    out = sp_output_create(&oo);
+    q = sp_queue_create(65536);
+    if (out == NULL || q == NULL)
+        goto nomem;
+    sp_output_sink(out, &sink);
+    {
+        struct sp_analysis_cfg acfg = {
+            /* the analysis keeps attempts a second longer than the jobs
+             * wait, so a late ICMP (neighbour failure, ~3 s) still lands on
+             * its attempt; the run's end, not this, decides silence */
+            .wait_ns = (int64_t)(cfg->wait_s * 1e9) + 1000LL * MS,
+            .trace_ttl_max = cfg->max_hops,
+            .ttl_limited_trace = cfg->trace,
+            .emit_attempts = false,
+            .own_syn = own_syn,
+            .own_echo = own_echo,
+            .ctx = &lv,
+        };
+        lv.an = sp_analysis_create(&acfg, &sink);
+    }
+    if (lv.an == NULL)
+        goto nomem;
+
+    /* jobs: full-TTL SYN per (target, port), echo per host, trace TTLs */
+    for (size_t i = 0; i < lv.tl.n; i++) {
+        for (size_t p = 0; p < nports; p++) {
+            uint16_t port = sp_cli_port_at(cfg, p);
+            if (lv.noroute[i]) {
+                sp_analysis_no_route(lv.an, &lv.tl.v[i].addr, port,
+                                     lv.tl.v[i].name);
+                continue;
+            }
+            sp_analysis_name(lv.an, &lv.tl.v[i].addr, port, lv.tl.v[i].name);
+            if (!add_job(&lv, (uint32_t)i, port, FULL_TTL, false))
+                goto nomem;
+        }
+        if (!lv.noroute[i] && !add_job(&lv, (uint32_t)i, 0, FULL_TTL, true))
+            goto nomem;
+    }
+    if (sp_capture_start(&cap, srcp, q, true, &err) != 0) {
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+        goto done;
+    }
+    start = now_ns();
+    lv.tok_ns = start;
+    lv.tokens = 64;
+
+    for (;;) {
+        int64_t now = now_ns();
+        bool busy = false;
+        size_t n;
+
+        if (sp_signal_seen != 0)
+            break;
+        /* trace probes join once the full-TTL answers tell the distance */
+        if (cfg->trace && !trace_started) {
+            bool known = true;
+            for (size_t i = 0; i < lv.tl.n && known; i++)
+                if (!lv.noroute[i] &&
+                    sp_analysis_host_distance(lv.an, &lv.tl.v[i].addr) < 0)
+                    known = false;
+            if (known || now - start >= trace_head_ns) {
+                size_t base = lv.njobs;
+                trace_started = true;
+                for (int ttl = 1; ttl <= cfg->max_hops; ttl++) {
+                    for (size_t k = 0; k < base; k++) {
+                        struct job j = lv.jobs[k];
+                        int d = sp_analysis_host_distance(lv.an,
+                                                          &lv.tl.v[j.tgt].addr);
+                        if (j.ttl != FULL_TTL || (d > 0 && ttl > d))
+                            continue;
+                        if (!add_job(&lv, j.tgt, j.port, (uint8_t)ttl, j.echo))
+                            goto nomem;
+                    }
+                }
+            }
+        }
+        for (size_t k = 0; k < lv.njobs; k++) {
+            struct job *j = &lv.jobs[k];
+            const struct sp_addr *ta = &lv.tl.v[j->tgt].addr;
+            int64_t wait;
+            if (j->done)
+                continue;
+            if (j->tries > 0 && job_answered(&lv, j)) {
+                j->done = true;
+                continue;
+            }
+            if (j->ttl != FULL_TTL && j->tries > 0 &&
+                j->ttl > trace_limit(&lv, j->tgt, j->port, j->echo)) {
+                j->done = true; /* beyond where the path ends */
+                continue;
+            }
+            if (j->tries == 0 || (j->tries <= cfg->retries &&
+                                  now - j->last_ns >= retry_gap_ns)) {
+                if (!take_token(&lv, now)) {
+                    busy = true;
+                    break;
+                }
+                if (send_job(&lv, j, now, &err) == SP_ENOROUTE &&
+                    j->ttl == FULL_TTL && !j->echo) {
+                    sp_analysis_no_route(lv.an, ta, j->port,
+                                         lv.tl.v[j->tgt].name);
+                    j->done = true;
+                }
+                busy = true;
+                continue;
+            }
+            if (j->tries <= cfg->retries) {
+                busy = true;
+                continue;
+            }
+            /* all tries out: wait, shorter once the host answered echo */
+            wait = sp_analysis_echo_alive(lv.an, ta)
+                       ? conclusive_ns
+                       : (int64_t)(cfg->wait_s * 1e9);
+            if (now - j->last_ns >= wait)
+                j->done = true;
+            else
+                busy = true;
+        }
+        if (cfg->trace && !trace_started)
+            busy = true;
+        n = sp_queue_pop(q, evs, 256, busy ? 5 : 0);
+        for (size_t i = 0; i < n; i++)
+            sp_engine_handle_event(lv.an, &evs[i], &counts);
+        sp_analysis_tick(lv.an, now_ns());
+        if (now - last_drop_check > 100LL * MS) {
+            uint64_t d = sp_capture_drops(cap) + sp_queue_drops(q);
+            last_drop_check = now;
+            if (d > seen_drops) {
+                seen_drops = d;
+                sp_analysis_drops(lv.an, now);
+            }
+        }
+        if (!busy && n == 0)
+            break;
+    }
+    /* let the capture deliver what is on its way, then stop it */
+    {
+        int64_t until = now_ns() + 20LL * MS;
+        while (now_ns() < until) {
+            size_t n = sp_queue_pop(q, evs, 256, 5);
+            for (size_t i = 0; i < n; i++)
+                sp_engine_handle_event(lv.an, &evs[i], &counts);
+        }
+    }
+    sp_capture_stop(cap);
+    for (;;) {
+        size_t n = sp_queue_pop(q, evs, 256, 1000);
+        bool end = n == 0;
+        for (size_t i = 0; i < n; i++)
+            if (!sp_engine_handle_event(lv.an, &evs[i], &counts))
+                end = true;
+        if (end)
+            break;
+    }
+    sp_capture_join(cap, NULL);
+    cap = NULL;
+    {
+        struct sp_capture_stats st;
+        sp_source_stats(srcp, &st);
+        sum.capture_drops = st.drops + sp_queue_drops(q);
+        sum.packets = st.packets;
+        sum.truncated = st.truncated;
+        sum.invalid = st.invalid;
+    }
+    sp_analysis_finish(lv.an, now_ns(),
+                       sp_signal_seen != 0 ? SP_REASON_INTERRUPTED
+                                           : SP_REASON_NO_RESPONSE);
+    sp_analysis_counts(lv.an, &counts);
+    memcpy(sum.verdicts, counts.verdicts, sizeof(sum.verdicts));
+    sum.unrelated = counts.unrelated;
+    sum.attempts = counts.attempts;
+    sum.incomplete = sp_signal_seen != 0;
+    sink.summary(sink.state, &sum);
+    status = sp_run_exit_status(&sum, false);
+    if (sp_signal_seen == SIGINT)
+        status = SP_EXIT_SIGINT;
+    else if (sp_signal_seen == SIGTERM)
+        status = SP_EXIT_SIGTERM;
+    goto done;
+nomem:
+    fprintf(stderr, "synprobe: out of memory\n");
+    status = SP_EXIT_INPUT;
+done:
+    if (cap != NULL) {
+        sp_capture_stop(cap);
+        sp_capture_join(cap, NULL);
+    }
+    sp_analysis_destroy(lv.an);
+    sp_queue_destroy(q);
+    sp_output_destroy(out);
+    sp_source_close(srcp);
+    sp_craft_close(lv.craft);
+    sp_targets_free(&lv.tl);
+    free(lv.src);
+    free(lv.noroute);
+    free(lv.jobs);
+    free(lv.sent);
+    return status;
 }

@@ -18,8 +18,7 @@ struct sp_test_case {
  * registration worked and no test or assertion failed (CUnit itself does not
  * set the exit status).
  */
-int sp_test_run(const char *suite, const struct sp_test_case *cases,
-                size_t n);
+int sp_test_run(const char *suite, const struct sp_test_case *cases, size_t n);
 
 /*
  * Parses a hex string (spaces, newlines and ':' ignored) into buf. Returns

@@ -54,10 +54,10 @@ static void test_unreach_v6_codes(void)
 static void test_errno_names(void)
 {
     CU_ASSERT_STRING_EQUAL(sp_reason_errno(SP_REASON_RST, 4), "ECONNREFUSED");
-    CU_ASSERT_STRING_EQUAL(
-        sp_reason_errno(SP_REASON_ICMP_ADMIN_PROHIBITED, 4), "EHOSTUNREACH");
-    CU_ASSERT_STRING_EQUAL(
-        sp_reason_errno(SP_REASON_ICMP_ADMIN_PROHIBITED, 6), "EACCES");
+    CU_ASSERT_STRING_EQUAL(sp_reason_errno(SP_REASON_ICMP_ADMIN_PROHIBITED, 4),
+                           "EHOSTUNREACH");
+    CU_ASSERT_STRING_EQUAL(sp_reason_errno(SP_REASON_ICMP_ADMIN_PROHIBITED, 6),
+                           "EACCES");
     CU_ASSERT_STRING_EQUAL(sp_reason_errno(SP_REASON_NO_RESPONSE, 4),
                            "ETIMEDOUT");
     CU_ASSERT_STRING_EQUAL(sp_reason_errno(SP_REASON_NO_ROUTE, 6),
