@@ -131,7 +131,11 @@ int sp_cli_parse_ports(const char *s, struct sp_config *cfg, struct sp_err *err)
     char buf[4096];
     char *save = NULL;
 
-    if (strlen(s) >= sizeof(buf) || *s == '\0')
+    size_t n = strlen(s);
+
+    /* strtok would skip empty items: "80,,81" and "80," are typos */
+    if (n >= sizeof(buf) || n == 0 || s[0] == ',' || s[n - 1] == ',' ||
+        strstr(s, ",,") != NULL)
         return sp_err_set(err, SP_EINVAL, "bad port list '%s'", s);
     strcpy(buf, s);
     for (char *tok = strtok_r(buf, ",", &save); tok != NULL;
