@@ -10,11 +10,13 @@
 #include "capture/source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture/decode.h"
 #include "engine/err.h"
@@ -188,8 +190,20 @@ int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *o,
         pcap_freecode(&prog);
     }
     if (o->dump_path != NULL) {
-        s->dump = pcap_dump_open(s->p, o->dump_path);
+        /* opened as root, before the drop: never follow a symlink planted
+         * where the file should be, and keep the user's umask */
+        int fd =
+            open(o->dump_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666);
+        FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (f == NULL) {
+            sp_err_set(err, SP_EIO, "%s: %s", o->dump_path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto fail;
+        }
+        s->dump = pcap_dump_fopen(s->p, f);
         if (s->dump == NULL) {
+            fclose(f);
             sp_err_set(err, SP_EIO, "%s: %s", o->dump_path, pcap_geterr(s->p));
             goto fail;
         }

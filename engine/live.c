@@ -557,6 +557,14 @@ int sp_run_live(const struct sp_config *cfg)
     for (size_t i = 0; i < lv.tl.n; i++) {
         for (size_t p = 0; p < nports; p++) {
             uint16_t port = sp_cli_port_at(cfg, p);
+            /* --shards N --shard I: a fixed hash of (address, port) puts
+             * every pair in exactly one of the N parts */
+            if (cfg->shards > 1 &&
+                (sp_addr_hash(&lv.tl.v[i].addr, 14695981039346656037ULL) ^
+                 port) * 0x9e3779b97f4a7c15ULL %
+                        cfg->shards !=
+                    cfg->shard)
+                continue;
             if (lv.noroute[i]) {
                 sp_analysis_no_route(lv.an, &lv.tl.v[i].addr, port,
                                      lv.tl.v[i].name);
