@@ -113,11 +113,12 @@ struct dists {
 struct host {
     struct hnode node;
     struct sp_addr addr;
-    struct dists strong; /* SYN-ACKs and echo replies */
-    struct dists rst;    /* RSTs */
-    int echo_state;      /* -1 never probed, 0 silent so far, 1 replied */
-    int echo_reply_ttl;  /* smallest probe TTL that drew an echo reply */
-    struct path path;    /* echo and UDP trace */
+    struct dists strong;  /* SYN-ACKs and echo replies */
+    struct dists rst;     /* RSTs */
+    int echo_state;       /* -1 never probed, 0 silent so far, 1 replied */
+    int echo_reply_ttl;   /* smallest probe TTL that drew an echo reply */
+    uint32_t icmp_errors; /* matching ICMP errors this address sent us */
+    struct path path;     /* echo and UDP trace */
 };
 
 struct tgt {
@@ -540,6 +541,9 @@ static void att_final(struct sp_analysis *a, struct att *x,
     att_unlink(a, x);
     ht_remove(&a->atts, &x->node);
 
+    /* A TTL-limited SYN that drew time-exceeded, or silence where a trace
+     * runs, is a trace probe; one that drew an answer from further on is
+     * an attempt like any other (DESIGN.md "Attempts"). */
     if (x->te ||
         (x->ans == ANS_NONE && (t->have_trace || a->cfg.ttl_limited_trace) &&
          x->syn_ttl <= a->cfg.trace_ttl_max)) {
@@ -657,6 +661,22 @@ static void answer(struct sp_analysis *a, struct att *x,
             x->icmp_code = p->icmp_code;
         }
         x->tgt->answered = true;
+        if (x->syn_ttl <= a->cfg.trace_ttl_max) {
+            /* a trace SYN answered by the destination (or a box answering
+             * for it): the path knows at once, not when the attempt ends */
+            struct sp_hop *h = path_at(&x->tgt->path, x->syn_ttl);
+            if (h != NULL &&
+                (h->syn == SP_HOP_NOT_SENT || h->syn == SP_HOP_NONE)) {
+                h->syn = kind == ANS_SYNACK ? SP_HOP_SYN_ACK
+                         : kind == ANS_RST  ? SP_HOP_RST
+                                            : SP_HOP_UNREACH;
+                if (kind == ANS_ICMP)
+                    h->syn_reason = (uint8_t)sp_reason_from_unreach(
+                        x->tgt->host->addr.family, p->icmp_code);
+                path_note(&x->tgt->path, x->syn_ttl, &p->src,
+                          p->ts_ns - x->last_syn_ns);
+            }
+        }
         /* keep it a wait longer: a host's answer may follow a forged one */
         att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
     } else if (kind == ANS_SYNACK && x->ans == ANS_RST && !x->later_synack) {
@@ -784,6 +804,13 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
         a->unrelated++;
         return;
     }
+    if (in->proto == SP_PROTO_TCP || in->proto == SP_PROTO_ICMP ||
+        in->proto == SP_PROTO_ICMP6) {
+        /* counted per sender: a router past its ICMP burst rate-limits */
+        struct host *from = host_get(a, &p->src, true);
+        if (from != NULL)
+            from->icmp_errors++;
+    }
     if (in->proto == SP_PROTO_TCP) {
         struct att *x = att_find(a, &in->src, in->sport, &in->dst, in->dport,
                                  in->seq, in->seq);
@@ -800,6 +827,9 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
                 path_note(&x->tgt->path, x->syn_ttl, &p->src,
                           p->ts_ns - x->last_syn_ns);
             }
+            /* the host's path learns the router too, for its other ports */
+            path_note(&x->tgt->host->path, x->syn_ttl, &p->src,
+                      p->ts_ns - x->last_syn_ns);
             return;
         }
         answer(a, x, p, ANS_ICMP);
@@ -988,6 +1018,24 @@ enum sp_hop_answer sp_analysis_hop(struct sp_analysis *a,
     return (enum sp_hop_answer)(syn ? p->h[ttl].syn : p->h[ttl].echo);
 }
 
+int sp_analysis_hop_icmp_errors(struct sp_analysis *a,
+                                const struct sp_addr *dst, uint16_t port,
+                                int ttl)
+{
+    struct tgt *t = tgt_get(a, dst, port, false);
+    const struct sp_addr *who = NULL;
+    struct host *h;
+
+    if (t == NULL || ttl <= 0)
+        return -1;
+    if (ttl < t->path.n && t->path.h[ttl].addr.family != 0)
+        who = &t->path.h[ttl].addr;
+    else if (ttl < t->host->path.n && t->host->path.h[ttl].addr.family != 0)
+        who = &t->host->path.h[ttl].addr;
+    h = who != NULL ? host_get(a, who, false) : NULL;
+    return h != NULL ? (int)h->icmp_errors : -1;
+}
+
 void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
                           uint16_t port, int ttl, enum sp_hop_note note)
 {
@@ -1016,10 +1064,11 @@ static int last_te(const struct path *p, bool syn)
 }
 
 /* Merges the SYN path and the host's echo/UDP path into one hop list. */
-static size_t merge_hops(const struct tgt *t, struct sp_hop *out, size_t cap)
+static size_t merge_hops(struct sp_analysis *a, const struct tgt *t,
+                         struct sp_hop *out, size_t cap)
 {
     int n = t->path.n > t->host->path.n ? t->path.n : t->host->path.n;
-    int last = 0;
+    int last = 0, dest_echo = -1, dest_syn = -1;
     size_t m = 0;
 
     for (int i = 1; i < n; i++) {
@@ -1029,6 +1078,17 @@ static size_t merge_hops(const struct tgt *t, struct sp_hop *out, size_t cap)
         if ((s && (s->syn || s->addr.family)) ||
             (e && (e->echo || e->udp || e->addr.family)))
             last = i;
+        /* the path ends where the destination answered both kinds */
+        if (e != NULL && e->echo == SP_HOP_ECHO_REPLY && dest_echo < 0)
+            dest_echo = i;
+        if (s != NULL && (s->syn == SP_HOP_SYN_ACK || s->syn == SP_HOP_RST) &&
+            dest_syn < 0)
+            dest_syn = i;
+    }
+    if (dest_echo > 0 || dest_syn > 0) {
+        int end = dest_echo > dest_syn ? dest_echo : dest_syn;
+        if (end < last)
+            last = end;
     }
     for (int i = 1; i <= last && m < cap; i++) {
         const struct sp_hop *s = i < t->path.n ? &t->path.h[i] : NULL;
@@ -1055,6 +1115,17 @@ static size_t merge_hops(const struct tgt *t, struct sp_hop *out, size_t cap)
             }
         }
         out[m++] = h;
+    }
+    /* a SYN that stayed silent at a router that answered our other probes
+     * beyond its burst: rate limiting, not (necessarily) a drop */
+    for (size_t i = 0; i < m; i++) {
+        const struct host *r;
+        if (out[i].syn != SP_HOP_NONE || out[i].addr.family == 0 ||
+            out[i].note != SP_NOTE_NONE)
+            continue;
+        r = host_get(a, &out[i].addr, false);
+        if (r != NULL && r->icmp_errors >= 6)
+            out[i].note = SP_NOTE_RATE_LIMITED;
     }
     /* a hop nobody answered while a later hop did: a quiet router */
     for (size_t i = 0; i < m; i++) {
@@ -1114,7 +1185,7 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
     if (t->path.n > 0 || t->host->path.n > 0) {
         hops = calloc(cap, sizeof(*hops));
         if (hops != NULL) {
-            rec.nhops = merge_hops(t, hops, cap);
+            rec.nhops = merge_hops(a, t, hops, cap);
             rec.hops = rec.nhops > 0 ? hops : NULL;
         }
     }

@@ -101,6 +101,15 @@ enum sp_hop_answer sp_analysis_hop(struct sp_analysis *a,
                                    const struct sp_addr *dst, uint16_t port,
                                    int ttl, bool syn);
 
+/*
+ * How many ICMP errors matching our probes came from whoever answered at
+ * this TTL of a target's path (-1 if nobody did). Linux routers send a burst
+ * of about 6 and then 1 per second: more than that means rate limiting.
+ */
+int sp_analysis_hop_icmp_errors(struct sp_analysis *a,
+                                const struct sp_addr *dst, uint16_t port,
+                                int ttl);
+
 /* Attaches a note (rate-limited, loss) to a hop of a target's SYN path. */
 void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
                           uint16_t port, int ttl, enum sp_hop_note note);

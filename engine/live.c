@@ -49,7 +49,8 @@ enum {
     MS = 1000000,
 };
 
-static const int64_t retry_gap_ns = 500LL * MS;  /* between tries */
+static const int icmp_burst = 6;                 /* Linux XRLIM_BURST_FACTOR */
+static const int64_t retry_gap_ns = 400LL * MS;  /* between tries */
 static const int64_t conclusive_ns = 500LL * MS; /* wait once host is up */
 static const int64_t trace_head_ns = 150LL * MS; /* full probes go first */
 
@@ -60,7 +61,7 @@ struct job {
     uint8_t tries;
     bool echo;
     bool done;
-    bool answered_first; /* answered at the first try */
+    uint8_t answered_try; /* the try that drew the answer, 0 if none */
     int64_t last_ns;
 };
 
@@ -77,6 +78,7 @@ struct live {
     uint64_t *sent; /* open-addressing set of sent probe keys */
     size_t sent_mask, nsent;
     uint32_t nonce;
+    int64_t ttl_last_ns[256]; /* last probe sent with each TTL */
     double tokens;
     int64_t tok_ns;
 };
@@ -314,10 +316,29 @@ static int send_job(struct live *lv, struct job *j, int64_t now,
         s.seq = (uint32_t)c;
         sent_add(lv, probe_key(lv, &s.dst, s.sport, s.dport, s.seq, false));
     }
+    lv->ttl_last_ns[j->ttl] = now;
     rc = sp_craft_send(lv->craft, &s, err);
     j->tries++;
     j->last_ns = now;
     return rc;
+}
+
+/*
+ * Per-router pacing of trace retries: once the router that answers at a TTL
+ * has sent its burst of ICMP errors, it answers at most one more a second,
+ * so a retry sooner would be silenced again. Routers below their burst are
+ * not paced, which keeps the common case (one port) fast.
+ */
+static bool paced_ok(struct live *lv, const struct job *j, int64_t now)
+{
+    const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
+    uint16_t port = j->echo ? sp_cli_port_at(lv->cfg, 0) : j->port;
+
+    if (j->ttl == FULL_TTL)
+        return true;
+    if (sp_analysis_hop_icmp_errors(lv->an, a, port, j->ttl) < icmp_burst - 1)
+        return true;
+    return now - lv->ttl_last_ns[j->ttl] >= 1100LL * MS;
 }
 
 /* Token bucket: true if one more packet may go now. The burst lets a trace
@@ -383,6 +404,40 @@ static int trace_limit(struct live *lv, uint32_t t, uint16_t port, bool echo)
             return k < lim ? k : lim;
     }
     return lim;
+}
+
+/*
+ * A trace hop that answered only when retried was either rate-limiting its
+ * ICMP (its other answers came at once) or on a lossy path (answers from
+ * beyond it went missing at the first try too). Notes go on the SYN path.
+ */
+static void note_retried_hops(struct live *lv)
+{
+    for (size_t k = 0; k < lv->njobs; k++) {
+        const struct job *j = &lv->jobs[k];
+        const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
+        enum sp_hop_answer h;
+        bool lost;
+        if (j->ttl == FULL_TTL || j->answered_try < 2)
+            continue;
+        /* hosts do not rate-limit SYN-ACKs, RSTs or echo replies: an answer
+         * of theirs that needed a retry was lost on the way */
+        h = j->echo ? SP_HOP_NONE
+                    : sp_analysis_hop(lv->an, a, j->port, j->ttl, true);
+        lost = h == SP_HOP_SYN_ACK || h == SP_HOP_RST;
+        for (size_t p = 0; p < sp_cli_port_count(lv->cfg); p++) {
+            uint16_t port = sp_cli_port_at(lv->cfg, p);
+            bool limited;
+            if (!j->echo && port != j->port)
+                continue;
+            /* a router that sent no more than its burst still had tokens:
+             * its missing answer was lost, not rate-limited */
+            limited = !lost && sp_analysis_hop_icmp_errors(
+                                   lv->an, a, port, j->ttl) >= icmp_burst;
+            sp_analysis_hop_note(lv->an, a, port, j->ttl,
+                                 limited ? SP_NOTE_RATE_LIMITED : SP_NOTE_LOSS);
+        }
+    }
 }
 
 /* ---- the run
@@ -622,6 +677,7 @@ int sp_run_live(const struct sp_config *cfg)
             if (j->done)
                 continue;
             if (j->tries > 0 && job_answered(&lv, j)) {
+                j->answered_try = j->tries;
                 j->done = true;
                 continue;
             }
@@ -630,8 +686,10 @@ int sp_run_live(const struct sp_config *cfg)
                 j->done = true; /* beyond where the path ends */
                 continue;
             }
-            if (j->tries == 0 || (j->tries <= cfg->retries &&
-                                  now - j->last_ns >= retry_gap_ns)) {
+            if (j->tries == 0 ||
+                (j->tries <= cfg->retries &&
+                 now - j->last_ns >= retry_gap_ns << (j->tries - 1) &&
+                 paced_ok(&lv, j, now))) {
                 if (!take_token(&lv, now)) {
                     busy = true;
                     break;
@@ -675,6 +733,7 @@ int sp_run_live(const struct sp_config *cfg)
         if (!busy && n == 0)
             break;
     }
+    note_retried_hops(&lv);
     /* let the capture deliver what is on its way, then stop it */
     {
         int64_t until = now_ns() + 20LL * MS;
