@@ -9,7 +9,8 @@ pkgs=(
     libpcap-dev libnet1-dev libcunit1-dev
     clang clang-format
     iproute2 nftables netcat-openbsd tcpdump
-    nmap traceroute tcptraceroute
+    nmap traceroute tcptraceroute mtr-tiny scamper tshark
+    python3
 )
 
 missing=()

@@ -53,48 +53,71 @@ trap 'rm -rf "$tmp"' EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-# Validates synprobe's stdout (JSON Lines) for one run; prints the problem on
-# failure. argv: stdout-file exit-status
+# Validates synprobe's stdout (JSON Lines) of every run that passed the shell
+# checks, in one python3 process (one per file is slow). Reads lines
+# "OUTFILE<TAB>STATUS<TAB>NAME" on stdin; prints "FAIL NAME: problem" for each
+# bad one and, last, the number of bad ones.
 cat >"$tmp/check.py" <<'EOF'
-import json, sys
-path, status = sys.argv[1], int(sys.argv[2])
-kinds = {"attempt", "target", "summary"}
-verdicts = {"open", "closed", "rejected", "filtered", "unreachable", "unknown"}
-objs = []
-with open(path, "rb") as f:
-    for n, raw in enumerate(f, 1):
-        try:
-            o = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
-            sys.exit(f"stdout line {n} is not JSON ({e}): {raw[:120]!r}")
-        if not isinstance(o, dict) or o.get("type") not in kinds:
-            sys.exit(f"stdout line {n} has no known type: {raw[:120]!r}")
-        if o["type"] in ("attempt", "target") and o.get("verdict") not in verdicts:
-            sys.exit(f"stdout line {n} has verdict {o.get('verdict')!r}")
-        objs.append(o)
-if status == 3:
-    for o in objs:
-        if o["type"] == "summary" and o.get("incomplete") is not True:
-            sys.exit("exit 3 but the summary says incomplete is not true")
-    sys.exit(0)
-if not objs or objs[-1]["type"] != "summary":
-    sys.exit("last stdout line is not a summary object")
-if sum(o["type"] == "summary" for o in objs) != 1:
-    sys.exit("more than one summary")
-if objs[-1].get("incomplete") is not False:
-    sys.exit(f"exit {status} but incomplete is {objs[-1].get('incomplete')!r}")
-targets = [o for o in objs if o["type"] == "target"]
-all_open = all(o["verdict"] == "open" for o in targets)
-if status == 0 and not all_open:
-    sys.exit("exit 0 but some target is not open")
-if status == 1 and all_open:
-    sys.exit("exit 1 but every target is open (or there is none)")
+import json
+import sys
+
+KINDS = {"attempt", "target", "summary"}
+VERDICTS = {"open", "closed", "rejected", "filtered", "unreachable", "unknown"}
+
+
+def no_constant(name):  # NaN / Infinity are not JSON
+    raise ValueError(f"{name} is not JSON")
+
+
+def check(path, status):
+    """The problem with one run's stdout, or None."""
+    objs = []
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                o = json.loads(raw.decode("utf-8"), parse_constant=no_constant)
+            except (UnicodeDecodeError, ValueError) as e:
+                return f"stdout line {n} is not JSON ({e}): {raw[:120]!r}"
+            if not isinstance(o, dict) or o.get("type") not in KINDS:
+                return f"stdout line {n} has no known type: {raw[:120]!r}"
+            if o["type"] in ("attempt", "target") and o.get("verdict") not in VERDICTS:
+                return f"stdout line {n} has verdict {o.get('verdict')!r}"
+            objs.append(o)
+    if status == 3:  # partial results are allowed, marked incomplete
+        for o in objs:
+            if o["type"] == "summary" and o.get("incomplete") is not True:
+                return "exit 3 but the summary does not say incomplete: true"
+        return None
+    if not objs or objs[-1]["type"] != "summary":
+        return "the last stdout line is not a summary object"
+    if sum(o["type"] == "summary" for o in objs) != 1:
+        return "more than one summary"
+    if objs[-1].get("incomplete") is not False:
+        return f"incomplete is {objs[-1].get('incomplete')!r}, want false"
+    all_open = all(o["verdict"] == "open" for o in objs if o["type"] == "target")
+    if status == 0 and not all_open:
+        return "exit 0 but some target is not open"
+    if status == 1 and all_open:
+        return "exit 1 but every target is open (or there is none)"
+    return None
+
+
+bad = 0
+for line in sys.stdin:
+    out, status, name = line.rstrip("\n").split("\t", 2)
+    why = check(out, int(status))
+    if why:
+        bad += 1
+        print(f"FAIL {name}: exit {status}: {why}")
+print(bad)
 EOF
 
 passed=0
 failed=0
 declare -A by_status=()
 gz_count=0
+n=0
+: >"$tmp/tocheck"
 
 fail() { # file reason
     failed=$((failed + 1))
@@ -147,12 +170,24 @@ while IFS= read -r -d '' file; do
         continue
         ;;
     esac
-    if ! why=$(python3 "$tmp/check.py" "$tmp/out" "$status" 2>&1); then
-        fail "$rel" "exit $status: $why"
-        continue
-    fi
-    passed=$((passed + 1))
+    # stdout is checked after the loop, all files at once.
+    n=$((n + 1))
+    mv "$tmp/out" "$tmp/out.$n"
+    printf '%s\t%s\t%s\n' "$tmp/out.$n" "$status" "$rel" >>"$tmp/tocheck"
 done < <(find "$corpus" -type f ! -name '*.out' ! -name '*.log' ! -name '*.tsv' ! -name '*.md' -print0 | sort -z)
+
+python3 "$tmp/check.py" <"$tmp/tocheck" >"$tmp/checked" 2>&1
+bad=$(tail -n1 "$tmp/checked")
+case $bad in
+'' | *[!0-9]*)
+    echo "corpus: the JSON check itself failed:"
+    cat "$tmp/checked"
+    exit 1
+    ;;
+esac
+sed '$d' "$tmp/checked"
+failed=$((failed + bad))
+passed=$((n - bad))
 
 total=$((passed + failed))
 if [ "$total" -eq 0 ]; then
