@@ -140,6 +140,9 @@ struct tgt {
 
 enum ans_kind { ANS_NONE = 0, ANS_SYNACK, ANS_RST, ANS_ICMP };
 
+enum { EARLY_MAX = 32 };
+static const int64_t early_window_ns = 100000000; /* 100 ms */
+
 struct att {
     struct hnode node;
     struct att *prev, *next; /* expiry list */
@@ -185,6 +188,10 @@ struct sp_analysis {
     int64_t now_ns, drop_ns;
     bool have_drop;
     uint64_t packets, unrelated, truncated, invalid, attempts;
+    /* answers that matched nothing, kept briefly: a capture point may see a
+     * SYN-ACK a fraction of a millisecond before its SYN */
+    struct sp_packet early[EARLY_MAX];
+    size_t nearly;
 };
 
 int sp_ttl_distance(uint8_t ttl)
@@ -609,6 +616,9 @@ static void expire(struct sp_analysis *a)
 /* ---- packet handlers -------------------------------------------------------
  */
 
+static void match_early(struct sp_analysis *a, struct att *x,
+                        const struct sp_packet *syn);
+
 static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
                    bool selected)
 {
@@ -646,6 +656,8 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
     ht_insert(&a->atts, &x->node,
               att_hash(&x->client, x->cport, &p->dst, p->dport));
     att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+    if (a->nearly > 0)
+        match_early(a, x, p);
 }
 
 static void answer(struct sp_analysis *a, struct att *x,
@@ -685,6 +697,9 @@ static void answer(struct sp_analysis *a, struct att *x,
     }
 }
 
+static void tcp_answer(struct sp_analysis *a, struct att *x,
+                       const struct sp_packet *p, bool synack);
+
 static void on_tcp_reply(struct sp_analysis *a, const struct sp_packet *p)
 {
     bool synack =
@@ -699,8 +714,40 @@ static void on_tcp_reply(struct sp_analysis *a, const struct sp_packet *p)
                      p->ack - 1);
     if (x == NULL) {
         a->unrelated++;
+        a->early[a->nearly++ % EARLY_MAX] = *p;
         return;
     }
+    tcp_answer(a, x, p, synack);
+}
+
+/* A SYN just seen may have been answered a moment before it (reordering at
+ * the capture point): take that answer back from the unrelated ones. */
+static void match_early(struct sp_analysis *a, struct att *x,
+                        const struct sp_packet *syn)
+{
+    size_t n = a->nearly < EARLY_MAX ? a->nearly : EARLY_MAX;
+
+    for (size_t i = 0; i < n; i++) {
+        struct sp_packet *e = &a->early[i];
+        bool synack = (e->tcp_flags & SP_TCP_SYN) != 0;
+        if (e->ts_ns == 0 || syn->ts_ns - e->ts_ns > early_window_ns ||
+            e->sport != syn->dport || e->dport != syn->sport ||
+            !sp_addr_eq(&e->src, &syn->dst) || !sp_addr_eq(&e->dst, &syn->src))
+            continue;
+        if (synack ? e->ack != syn->seq + 1
+                   : (e->ack != syn->seq && e->ack != syn->seq + 1))
+            continue;
+        a->unrelated--;
+        x->last_syn_ns = e->ts_ns; /* the rtt is unknown: report 0 */
+        tcp_answer(a, x, e, synack);
+        e->ts_ns = 0;
+        return;
+    }
+}
+
+static void tcp_answer(struct sp_analysis *a, struct att *x,
+                       const struct sp_packet *p, bool synack)
+{
     if (synack)
         dists_add(&x->tgt->host->strong, sp_ttl_distance(p->ttl));
     else

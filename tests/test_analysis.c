@@ -493,6 +493,32 @@ static void test_engine_handler_without_threads(void)
     sp_analysis_destroy(a);
 }
 
+static void test_answer_just_before_its_syn(void)
+{
+    struct sp_analysis *a = new_analysis();
+    struct sp_summary sum;
+
+    /* reordered at the capture point by a fraction of a millisecond */
+    feed(a, tcp(SEC, SERVER, CLIENT, 443, 40000, SP_TCP_SYN | SP_TCP_ACK, 0,
+                1001, 61));
+    feed(a, syn(SEC + 260000, 1000, 64));
+    /* a second 4-tuple whose "answer" came a whole second early */
+    feed(a, tcp(2 * SEC, SERVER, CLIENT, 443, 40001, SP_TCP_SYN | SP_TCP_ACK, 0,
+                2001, 61));
+    {
+        struct sp_packet s = syn(3 * SEC, 2000, 64);
+        s.sport = 40001;
+        feed(a, s);
+    }
+    sp_analysis_finish(a, 9 * SEC, SP_REASON_CAPTURE_ENDED);
+    CU_ASSERT_EQUAL_FATAL(seen.natt, 2);
+    CU_ASSERT_EQUAL(seen.att[0].r.verdict, SP_VERDICT_OPEN);
+    CU_ASSERT_EQUAL(seen.att[1].r.verdict, SP_VERDICT_FILTERED);
+    sp_analysis_counts(a, &sum);
+    CU_ASSERT_EQUAL(sum.unrelated, 1);
+    sp_analysis_destroy(a);
+}
+
 static void test_ttl_distance(void)
 {
     CU_ASSERT_EQUAL(sp_ttl_distance(64), 1);
@@ -527,6 +553,7 @@ int main(void)
          test_attempts_finalised_as_time_passes},
         {"unselected_syn_is_ignored", test_unselected_syn_is_ignored},
         {"engine_handler_without_threads", test_engine_handler_without_threads},
+        {"answer_just_before_its_syn", test_answer_just_before_its_syn},
         {"ttl_distance", test_ttl_distance},
     };
     return sp_test_run("analysis", cases, sizeof(cases) / sizeof(cases[0]));
