@@ -118,7 +118,13 @@ struct host {
     int echo_state;       /* -1 never probed, 0 silent so far, 1 replied */
     int echo_reply_ttl;   /* smallest probe TTL that drew an echo reply */
     uint32_t icmp_errors; /* matching ICMP errors this address sent us */
-    struct path path;     /* echo and UDP trace */
+    /* a router said the host itself cannot be reached (net/host
+     * unreachable) for one of our probes, whatever its port */
+    bool route_fail;
+    struct sp_addr rf_from;
+    uint8_t rf_ttl, rf_type, rf_code;
+    int64_t rf_rtt;
+    struct path path; /* echo and UDP trace */
 };
 
 struct tgt {
@@ -660,6 +666,23 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
         match_early(a, x, p);
 }
 
+/* Keeps the first net/host unreachable that names the host itself. */
+static void note_route_fail(struct host *h, const struct sp_packet *p,
+                            int64_t rtt)
+{
+    enum sp_reason r = sp_reason_from_unreach(p->src.family, p->icmp_code);
+
+    if (h->route_fail || (r != SP_REASON_ICMP_NET_UNREACHABLE &&
+                          r != SP_REASON_ICMP_HOST_UNREACHABLE))
+        return;
+    h->route_fail = true;
+    h->rf_from = p->src;
+    h->rf_ttl = p->ttl;
+    h->rf_type = p->icmp_type;
+    h->rf_code = p->icmp_code;
+    h->rf_rtt = rtt;
+}
+
 static void answer(struct sp_analysis *a, struct att *x,
                    const struct sp_packet *p, enum ans_kind kind)
 {
@@ -671,6 +694,7 @@ static void answer(struct sp_analysis *a, struct att *x,
         if (kind == ANS_ICMP) {
             x->icmp_type = p->icmp_type;
             x->icmp_code = p->icmp_code;
+            note_route_fail(x->tgt->host, p, x->ans_rtt);
         }
         x->tgt->answered = true;
         if (x->syn_ttl <= a->cfg.trace_ttl_max) {
@@ -892,6 +916,8 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
             return;
         }
         h = host_get(a, &x->dst, true);
+        if (h != NULL && !te)
+            note_route_fail(h, p, p->ts_ns - x->sent_ns);
         hop = h != NULL && x->ttl <= a->cfg.trace_ttl_max
                   ? path_at(&h->path, x->ttl)
                   : NULL;
@@ -1227,6 +1253,23 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
             ? t->host->echo_reply_ttl
             : (t->host->echo_state == 1 ? dists_mode(&t->host->strong) : -1);
     rec.middlebox_host_answer = t->host_answer_after_forged;
+    if ((rec.r.verdict == SP_VERDICT_FILTERED ||
+         rec.r.verdict == SP_VERDICT_UNKNOWN) &&
+        t->host->route_fail) {
+        /* A router said the host cannot be reached for another of its
+         * probes: this port's silence is that router's ICMP rate limit (a
+         * neighbour failure answers one queued packet per token), not a
+         * filter. */
+        rec.r.reason =
+            sp_reason_from_unreach(t->host->addr.family, t->host->rf_code);
+        rec.r.verdict = sp_reason_verdict(rec.r.reason);
+        rec.r.responder = t->host->rf_from;
+        rec.r.reply_ttl = t->host->rf_ttl;
+        rec.r.rtt_ns = t->host->rf_rtt;
+        rec.r.icmp_type = t->host->rf_type;
+        rec.r.icmp_code = t->host->rf_code;
+        rec.r.hop = locate(t, &rec.r.responder, rec.r.reply_ttl);
+    }
     if (rec.r.verdict == SP_VERDICT_FILTERED)
         rec.r.hop = t->have_trace ? rec.syn_last_hop : -1;
     if (t->path.n > 0 || t->host->path.n > 0) {

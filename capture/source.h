@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct sp_err;
 struct sp_event;
@@ -39,13 +40,22 @@ struct sp_capture_stats {
 int sp_source_open_file(struct sp_source **out, const char *path,
                         const char *filter, struct sp_err *err);
 
+/*
+ * As sp_source_open_file, on a stream already open for reading (the fuzz
+ * harness passes a memory buffer through fmemopen). `name` is only used in
+ * messages. The source takes f over: sp_source_close closes it, and a failed
+ * open closes it too.
+ */
+int sp_source_open_fp(struct sp_source **out, FILE *f, const char *name,
+                      const char *filter, struct sp_err *err);
+
 /* Options for a live capture. */
 struct sp_live_opts {
     const char *iface;     /* NULL or "any" for every interface */
     const char *bpf;       /* kernel filter; NULL for none */
     const char *dump_path; /* -w FILE, or NULL */
     int snaplen;           /* 0 for the default (256) */
-    int buffer_mb;         /* 0 for the default (32) */
+    int buffer_kib;        /* 0 for the default (32 MiB) */
 };
 
 /*

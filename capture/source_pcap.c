@@ -135,6 +135,50 @@ int sp_source_open_file(struct sp_source **out, const char *path,
     return 0;
 }
 
+int sp_source_open_fp(struct sp_source **out, FILE *f, const char *name,
+                      const char *filter, struct sp_err *err)
+{
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    struct sp_source *s;
+    int rc;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        fclose(f);
+        return sp_err_set(err, SP_ENOMEM, "out of memory");
+    }
+    /* a failed pcap_fopen leaves f open; from here on pcap_close closes it */
+    s->p = pcap_fopen_offline_with_tstamp_precision(
+        f, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (s->p == NULL) {
+        fclose(f);
+        free(s);
+        return sp_err_set(err, SP_EFORMAT, "%s: %s", name, eb);
+    }
+    rc = 0;
+    if (!link_from_dlt(pcap_datalink(s->p), &s->link)) {
+        int dlt = pcap_datalink(s->p);
+        const char *dn = pcap_datalink_val_to_name(dlt);
+        rc = sp_err_set(err, SP_ENOTSUP, "%s: unsupported link type %d (%s)",
+                        name, dlt, dn != NULL ? dn : "unknown");
+    } else if (filter != NULL && filter[0] != '\0') {
+        if (pcap_compile(s->p, &s->filter, filter, 1, PCAP_NETMASK_UNKNOWN) ==
+            0)
+            s->have_filter = true;
+        else
+            rc = sp_err_set(err, SP_EINVAL, "bad filter expression: %s",
+                            pcap_geterr(s->p));
+    }
+    if (rc != 0) {
+        pcap_close(s->p);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
 int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *o,
                         struct sp_err *err)
 {
@@ -156,7 +200,8 @@ int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *o,
     pcap_set_snaplen(s->p, o->snaplen > 0 ? o->snaplen : 256);
     pcap_set_promisc(s->p, 0);
     pcap_set_immediate_mode(s->p, 1);
-    pcap_set_buffer_size(s->p, (o->buffer_mb > 0 ? o->buffer_mb : 32) << 20);
+    pcap_set_buffer_size(s->p,
+                         o->buffer_kib > 0 ? o->buffer_kib << 10 : 32 << 20);
     pcap_set_timeout(s->p, 100);
     pcap_set_tstamp_precision(s->p, PCAP_TSTAMP_PRECISION_NANO);
     rc = pcap_activate(s->p);

@@ -51,6 +51,7 @@ static const struct option long_opts[] = {
     {"interface", required_argument, NULL, 'i'},
     {"source", required_argument, NULL, 'S'},
     {"input", required_argument, NULL, 'I'},
+    {"buffer-size", required_argument, NULL, 'B'},
     {NULL, 0, NULL, 0},
 };
 
@@ -80,6 +81,7 @@ void sp_cli_usage(FILE *f)
           "step\n"
           "  -i IFACE        interface to send and capture on\n"
           "  -S SRCADDR      source address (default: by route lookup)\n"
+          "  -B KIB          capture buffer in KiB (default 32768)\n"
           "  --wait SEC      silence this long means filtered (default 3)\n"
           "  --retries N     new SYNs after silence (default 2)\n"
           "  --max-hops N    trace depth (default 30)\n"
@@ -222,8 +224,8 @@ int sp_cli_parse(int argc, char **argv, struct sp_config *cfg,
     optind = 1;
     /* Options may follow targets (synprobe --trace -p 443 host -w f.pcap);
      * a leading ':' reports a missing value as ':'. */
-    while ((c = getopt_long(argc, argv, ":p:r:w:i:S:I:v46", long_opts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, ":p:r:w:i:S:I:B:v46", long_opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'p':
             if (sp_cli_parse_ports(optarg, cfg, err) != 0)
@@ -246,6 +248,12 @@ int sp_cli_parse(int argc, char **argv, struct sp_config *cfg,
             break;
         case 'v':
             cfg->verbose = true;
+            break;
+        case 'B':
+            if (!parse_uint(optarg, 1024 * 1024, &u) || u < 64)
+                return bad_number(err, "-B", optarg,
+                                  "capture buffer in KiB, 64 or more");
+            cfg->buffer_kib = (unsigned)u;
             break;
         case '4':
             cfg->family = 4;

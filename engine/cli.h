@@ -48,6 +48,7 @@ struct sp_config {
     int retries;
     int max_hops;
     double rate;
+    unsigned buffer_kib; /* -B: capture buffer, 0 for the default */
     unsigned shards, shard;
     char **args; /* positional words: targets live, filter words offline */
     int nargs;

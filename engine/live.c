@@ -567,6 +567,7 @@ int sp_run_live(const struct sp_config *cfg)
     lo.iface = cfg->iface;
     lo.bpf = filter;
     lo.dump_path = cfg->write_file;
+    lo.buffer_kib = (int)cfg->buffer_kib;
     rc = sp_source_open_live(&srcp, &lo, &err);
     if (rc != 0) {
         if (rc == SP_EPERM)

@@ -519,6 +519,28 @@ static void test_answer_just_before_its_syn(void)
     sp_analysis_destroy(a);
 }
 
+static void test_host_unreachable_covers_rate_limited_ports(void)
+{
+    struct sp_analysis *a = new_analysis();
+    struct sp_packet s80 =
+        tcp(SEC, CLIENT, "198.18.4.200", 40001, 80, SP_TCP_SYN, 10, 0, 64);
+    struct sp_packet s81 =
+        tcp(SEC, CLIENT, "198.18.4.200", 40002, 81, SP_TCP_SYN, 20, 0, 64);
+
+    feed(a, s80);
+    feed(a, s81);
+    /* the router's burst covered only port 80's SYN */
+    feed(a, icmp_err(3900000000LL, "198.18.3.3", 62, 3, 1, &s80));
+    sp_analysis_finish(a, 20 * SEC, SP_REASON_CAPTURE_ENDED);
+    CU_ASSERT_EQUAL_FATAL(seen.ntgt, 2);
+    CU_ASSERT_EQUAL(seen.tgt[1].r.verdict, SP_VERDICT_UNREACHABLE);
+    CU_ASSERT_EQUAL(seen.tgt[1].r.reason, SP_REASON_ICMP_HOST_UNREACHABLE);
+    CU_ASSERT_EQUAL(seen.tgt[1].r.hop, 3);
+    /* the attempt itself stays what it was: silence */
+    CU_ASSERT_EQUAL(seen.tgt[1].verdicts[SP_VERDICT_FILTERED], 1);
+    sp_analysis_destroy(a);
+}
+
 static void test_ttl_distance(void)
 {
     CU_ASSERT_EQUAL(sp_ttl_distance(64), 1);
@@ -554,6 +576,8 @@ int main(void)
         {"unselected_syn_is_ignored", test_unselected_syn_is_ignored},
         {"engine_handler_without_threads", test_engine_handler_without_threads},
         {"answer_just_before_its_syn", test_answer_just_before_its_syn},
+        {"host_unreachable_covers_rate_limited_ports",
+         test_host_unreachable_covers_rate_limited_ports},
         {"ttl_distance", test_ttl_distance},
     };
     return sp_test_run("analysis", cases, sizeof(cases) / sizeof(cases[0]));

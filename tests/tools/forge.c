@@ -10,6 +10,8 @@
  * many it sent. Only used by tests, only inside the lab.
  *
  * usage: forge IFACE COUNT SECONDS
+ *        forge flood SRC DST COUNT   (COUNT unrelated RSTs, as fast as the
+ *                                     machine sends them, for load tests)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -187,6 +189,26 @@ static void on_packet(const uint8_t *p, size_t n)
     }
 }
 
+/* A bounded flood of RST|ACKs from src to dst with ever-changing ports:
+ * they pass synprobe's capture filter and must all end as unrelated. */
+static int flood(const char *src, const char *dst, unsigned long count)
+{
+    uint8_t s[16], d[16];
+    int v6 = strchr(src, ':') != NULL;
+
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, src, s) != 1 ||
+        inet_pton(v6 ? AF_INET6 : AF_INET, dst, d) != 1) {
+        fprintf(stderr, "forge: bad address\n");
+        return 2;
+    }
+    limit = count;
+    for (unsigned long i = 0; i < count && sent < limit; i++)
+        forge_tcp(v6, s, d, (uint16_t)(1024 + i % 60000),
+                  (uint16_t)(40000 + i % 20000), 0x14, 0, (uint32_t)i);
+    printf("%lu\n", sent);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char eb[PCAP_ERRBUF_SIZE];
@@ -195,8 +217,9 @@ int main(int argc, char **argv)
     time_t end;
     int on = 1;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: forge IFACE COUNT SECONDS\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[1], "flood") == 0)) {
+        fprintf(stderr, "usage: forge IFACE COUNT SECONDS\n"
+                        "       forge flood SRC DST COUNT\n");
         return 2;
     }
     limit = strtoul(argv[2], NULL, 10);
@@ -208,6 +231,8 @@ int main(int argc, char **argv)
         return 1;
     }
     setsockopt(fd4, IPPROTO_IP, IP_HDRINCL, &on, sizeof(on));
+    if (argc == 5)
+        return flood(argv[2], argv[3], strtoul(argv[4], NULL, 10));
     pc = pcap_create(argv[1], eb);
     if (pc == NULL)
         return 1;
