@@ -62,7 +62,7 @@ static void ht_grow(struct htab *t)
 
 static void ht_insert(struct htab *t, struct hnode *e, uint64_t h)
 {
-    if (t->n > (t->mask + 1) * 2)
+    if (t->n > t->mask)
         ht_grow(t);
     e->hash = h;
     e->next = t->b[h & t->mask];
@@ -450,8 +450,11 @@ static void echo_unlink(struct sp_analysis *a, struct echo *x)
  * distance by TTL. */
 static int locate(const struct tgt *t, const struct sp_addr *from, int ttl)
 {
-    int k = path_find(&t->path, from);
+    int k;
 
+    if (t->path.n == 0 && t->host->path.n == 0)
+        return ttl >= 0 ? sp_ttl_distance((uint8_t)ttl) : -1;
+    k = path_find(&t->path, from);
     if (k < 0)
         k = path_find(&t->host->path, from);
     if (k < 0 && sp_addr_eq(from, &t->host->addr) &&
@@ -1216,6 +1219,15 @@ static size_t merge_hops(struct sp_analysis *a, const struct tgt *t,
     return m;
 }
 
+static bool host_traced(const struct host *h)
+{
+    for (int i = 1; i < h->path.n; i++)
+        if (h->path.h[i].echo != SP_HOP_NOT_SENT ||
+            h->path.h[i].udp != SP_HOP_NOT_SENT)
+            return true;
+    return false;
+}
+
 static void emit_target(struct sp_analysis *a, struct tgt *t)
 {
     struct sp_target_rec rec;
@@ -1272,7 +1284,9 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
     }
     if (rec.r.verdict == SP_VERDICT_FILTERED)
         rec.r.hop = t->have_trace ? rec.syn_last_hop : -1;
-    if (t->path.n > 0 || t->host->path.n > 0) {
+    /* hops where a trace exists: this port's, or the host's echo or UDP
+     * trace (routers learnt from other ports' traces alone do not count) */
+    if (t->have_trace || host_traced(t->host)) {
         hops = calloc(cap, sizeof(*hops));
         if (hops != NULL) {
             rec.nhops = merge_hops(a, t, hops, cap);

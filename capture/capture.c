@@ -22,16 +22,20 @@ struct sp_capture {
     struct sp_err err;
 };
 
+enum { BATCH = 64 };
+
 static void *capture_main(void *arg)
 {
     struct sp_capture *c = arg;
-    struct sp_event ev;
+    struct sp_event batch[BATCH], ev;
     struct sp_capture_stats st;
     unsigned since_stats = 0;
+    size_t n = 0;
     int rc;
 
     while (!atomic_load(&c->stop)) {
-        rc = sp_source_next(c->src, &ev, &c->err);
+        struct sp_event *slot = c->live ? &ev : &batch[n];
+        rc = sp_source_next(c->src, slot, &c->err);
         if (c->live && (rc == 2 || ++since_stats >= 256)) {
             /* pcap_stats on the thread that owns the pcap_t */
             since_stats = 0;
@@ -45,10 +49,14 @@ static void *capture_main(void *arg)
             break;
         }
         if (c->live)
-            sp_queue_push(c->q, &ev);
-        else
-            sp_queue_push_wait(c->q, &ev);
+            sp_queue_push(c->q, &ev); /* never blocks: a full queue drops */
+        else if (++n == BATCH) {
+            sp_queue_push_wait_n(c->q, batch, n);
+            n = 0;
+        }
     }
+    if (n > 0)
+        sp_queue_push_wait_n(c->q, batch, n);
     ev.type = SP_EV_END;
     ev.status = c->status;
     sp_queue_push_wait(c->q, &ev);

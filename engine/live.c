@@ -495,6 +495,7 @@ int sp_run_live(const struct sp_config *cfg)
         .json = cfg->json,
         .verbose = cfg->verbose,
         .explain = cfg->explain,
+        .flush_each = true,
     };
     struct sp_sink sink;
     struct sp_summary sum, counts;

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyzers/analysis.h"
 #include "capture/capture.h"
@@ -118,6 +119,7 @@ int sp_run_offline(const struct sp_config *cfg)
         .verbose = cfg->verbose,
         .explain = cfg->explain,
         .offline = true,
+        .flush_each = isatty(STDOUT_FILENO) != 0,
     };
     struct sp_analysis_cfg acfg = {
         .wait_ns = (int64_t)(cfg->wait_s * 1e9),

@@ -16,9 +16,10 @@
 struct sp_output_opts {
     FILE *out;
     bool json;
-    bool verbose; /* text: show attempts */
-    bool explain; /* text: what the verdict means, causes, next step */
-    bool offline; /* attempts exist only offline */
+    bool verbose;    /* text: show attempts */
+    bool explain;    /* text: what the verdict means, causes, next step */
+    bool offline;    /* attempts exist only offline */
+    bool flush_each; /* flush every record (live, or a terminal) */
 };
 
 struct sp_output;

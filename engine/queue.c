@@ -84,6 +84,24 @@ void sp_queue_push_wait(struct sp_queue *q, const struct sp_event *ev)
     pthread_mutex_unlock(&q->mu);
 }
 
+void sp_queue_push_wait_n(struct sp_queue *q, const struct sp_event *evs,
+                          size_t n)
+{
+    size_t i = 0;
+
+    pthread_mutex_lock(&q->mu);
+    while (i < n) {
+        while (q->count == q->cap)
+            pthread_cond_wait(&q->not_full, &q->mu);
+        while (i < n && q->count < q->cap) {
+            q->ring[(q->head + q->count) % q->cap] = evs[i++];
+            q->count++;
+        }
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->mu);
+}
+
 size_t sp_queue_pop(struct sp_queue *q, struct sp_event *out, size_t max,
                     int timeout_ms)
 {

@@ -30,6 +30,11 @@ bool sp_queue_push(struct sp_queue *q, const struct sp_event *ev);
 /* Producer thread: waits for room, then copies ev in. */
 void sp_queue_push_wait(struct sp_queue *q, const struct sp_event *ev);
 
+/* Producer thread: copies n events in, waiting for room as needed (one lock
+ * per batch rather than per event). */
+void sp_queue_push_wait_n(struct sp_queue *q, const struct sp_event *evs,
+                          size_t n);
+
 /*
  * Consumer thread: copies up to max events out, waiting at most timeout_ms
  * (-1: forever) for the first. Returns the number copied (0 on timeout).
