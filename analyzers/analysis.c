@@ -473,6 +473,39 @@ static int host_distance(const struct host *h)
     return dists_mode(&h->strong);
 }
 
+static int last_te(const struct path *p, bool syn);
+
+/* The largest distance the host's own answers show (echo replies, SYN-ACKs,
+ * RSTs), or -1. A box answering in its name sits closer. */
+static int host_far(const struct host *h)
+{
+    int d = h->echo_reply_ttl;
+
+    for (int i = 0; i < NDIST; i++) {
+        if (h->strong.n[i] != 0 && h->strong.d[i] > d)
+            d = h->strong.d[i];
+        if (h->rst.n[i] != 0 && h->rst.d[i] > d)
+            d = h->rst.d[i];
+    }
+    return d;
+}
+
+/*
+ * A SYN-ACK from a SYN proxy or load balancer: it answers a TTL too small
+ * to reach the host, or comes from at least two hops closer than the host's
+ * other answers (one hop of difference is left to ECMP path jitter).
+ */
+static bool synack_forged(const struct att *x)
+{
+    const struct host *h = x->tgt->host;
+    int d = sp_ttl_distance(x->ans_ttl);
+    int far = host_far(h);
+
+    if (host_distance(h) > 0 && x->syn_ttl < host_distance(h))
+        return true;
+    return far > 0 && d + 1 < far;
+}
+
 static bool rst_forged(const struct att *x)
 {
     const struct host *h = x->tgt->host;
@@ -505,9 +538,8 @@ static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
 
     switch (x->ans) {
     case ANS_SYNACK:
-        r->reason = SP_REASON_SYN_ACK;
-        if (host_distance(t->host) > 0 && x->syn_ttl < host_distance(t->host))
-            r->reason = SP_REASON_MIDDLEBOX_SYN_ACK;
+        r->reason =
+            synack_forged(x) ? SP_REASON_MIDDLEBOX_SYN_ACK : SP_REASON_SYN_ACK;
         break;
     case ANS_RST:
         r->reason = rst_forged(x) ? SP_REASON_MIDDLEBOX_RST : SP_REASON_RST;
@@ -522,10 +554,16 @@ static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
     default:
         if (x->drops)
             r->reason = SP_REASON_CAPTURE_DROPS;
-        else if (a->now_ns - x->last_syn_ns >= a->cfg.wait_ns)
+        else if (a->now_ns - x->last_syn_ns >= a->cfg.wait_ns ||
+                 (t->host->echo_state == 1 && a->cfg.conclusive_ns > 0 &&
+                  a->now_ns - x->last_syn_ns >= a->cfg.conclusive_ns))
+            /* the wait passed, or the host answered echo so no late
+             * neighbour failure can come (the same rule live) */
             r->reason = SP_REASON_NO_RESPONSE;
         else
             r->reason = pending;
+        if (r->reason == SP_REASON_NO_RESPONSE && t->have_trace)
+            r->hop = last_te(&t->path, true);
         break;
     }
     r->verdict = sp_reason_verdict(r->reason);
@@ -640,7 +678,7 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
             x->syn_count++;
         x->last_syn_ns = p->ts_ns;
         if (x->ans == ANS_NONE)
-            att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+            att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
         return;
     }
     if (!selected)
@@ -664,7 +702,7 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
         x->drops = true;
     ht_insert(&a->atts, &x->node,
               att_hash(&x->client, x->cport, &p->dst, p->dport));
-    att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+    att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
     if (a->nearly > 0)
         match_early(a, x, p);
 }
@@ -717,7 +755,7 @@ static void answer(struct sp_analysis *a, struct att *x,
             }
         }
         /* keep it a wait longer: a host's answer may follow a forged one */
-        att_schedule(a, x, p->ts_ns + a->cfg.wait_ns);
+        att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
     } else if (kind == ANS_SYNACK && x->ans == ANS_RST && !x->later_synack) {
         x->later_synack = true;
         x->later_synack_ttl = p->ttl;
@@ -823,7 +861,7 @@ static void on_echo_request(struct sp_analysis *a, const struct sp_packet *p)
                     p->icmp_id),
               p->icmp_seq);
     ht_insert(&a->echoes, &x->node, h);
-    x->deadline_ns = p->ts_ns + a->cfg.wait_ns;
+    x->deadline_ns = p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns;
     /* echo deadlines are always "now + wait": appending keeps order */
     x->prev = a->etail;
     if (a->etail)
@@ -940,6 +978,9 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
         struct sp_hop *hop = h != NULL ? path_at(&h->path, k) : NULL;
         if (hop != NULL) {
             hop->udp = te ? SP_HOP_TIME_EXCEEDED : SP_HOP_UNREACH;
+            if (!te)
+                hop->udp_reason = (uint8_t)sp_reason_from_unreach(p->src.family,
+                                                                  p->icmp_code);
             path_note(&h->path, k, &p->src, -1);
         }
         return;
@@ -1185,6 +1226,7 @@ static size_t merge_hops(struct sp_analysis *a, const struct tgt *t,
             h.echo = e->echo;
             h.echo_reason = e->echo_reason;
             h.udp = e->udp;
+            h.udp_reason = e->udp_reason;
             if (h.addr.family == 0) {
                 h.addr = e->addr;
                 h.rtt_ns = e->rtt_ns;

@@ -31,11 +31,23 @@
 struct sp_packet;
 struct sp_analysis;
 
+/*
+ * Shared by live and offline runs so that a -w capture read back with -r
+ * gives the live verdicts: silence ends as "filtered" after --wait, or after
+ * SP_CONCLUSIVE_MS once the host answered echo; attempts stay open
+ * SP_GRACE_MS beyond that for late ICMP errors.
+ */
+enum { SP_CONCLUSIVE_MS = 500, SP_GRACE_MS = 1000 };
+
 struct sp_analysis_cfg {
-    int64_t wait_ns;        /* --wait: silence this long after the last SYN */
-    int trace_ttl_max;      /* silent SYNs at or below this TTL are trace
-                               probes when their target has a trace */
-    bool emit_attempts;     /* call sink->attempt for every attempt */
+    int64_t wait_ns;       /* --wait: silence this long after the last SYN */
+    int64_t grace_ns;      /* attempts are kept this much longer, so a late ICMP
+                              error (neighbour failure) still lands on them */
+    int64_t conclusive_ns; /* silence this long suffices once the host
+                              answered echo (0: never) */
+    int trace_ttl_max;     /* silent SYNs at or below this TTL are trace
+                              probes when their target has a trace */
+    bool emit_attempts;    /* call sink->attempt for every attempt */
     bool ttl_limited_trace; /* live --trace: every SYN at or below
                                trace_ttl_max is a trace probe */
     /*

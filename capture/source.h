@@ -83,6 +83,15 @@ void sp_source_stop(struct sp_source *s);
 /* Fills counters (live drop counts are read from the kernel). */
 void sp_source_stats(struct sp_source *s, struct sp_capture_stats *st);
 
+/*
+ * Writes a marker frame (ethertype 0x88B5, IEEE local experimental, text
+ * "synprobe: end of wait") at ts_ns into the dump file, if any: a capture
+ * ends at its last packet, and this one tells a later -r run when the live
+ * run's wait ended, so silences read back as they were judged live. Call
+ * after the capture thread has been joined.
+ */
+void sp_source_mark_end(struct sp_source *s, int64_t ts_ns);
+
 /* Flushes the dump file, if any. */
 void sp_source_flush(struct sp_source *s);
 

@@ -262,6 +262,25 @@ fail:
     return rc;
 }
 
+/*
+ * A record's time in ns since the epoch. pcapng stores 64-bit tick counts,
+ * so libpcap may hand back any tv_sec, and classic pcap any tv_usec: both
+ * are clamped to what a classic header can mean (0 .. 2^32-1 s, fraction
+ * < 1 s), which keeps the product in range and leaves the analysis room to
+ * add its waits to it.
+ */
+static int64_t ts_ns_of(const struct timeval *tv)
+{
+    int64_t sec = tv->tv_sec < 0            ? 0
+                  : tv->tv_sec > UINT32_MAX ? (int64_t)UINT32_MAX
+                                            : (int64_t)tv->tv_sec;
+    int64_t frac = tv->tv_usec < 0           ? 0
+                   : tv->tv_usec > 999999999 ? 999999999
+                                             : (int64_t)tv->tv_usec;
+
+    return sec * 1000000000LL + frac;
+}
+
 int sp_source_next(struct sp_source *s, struct sp_event *ev, struct sp_err *err)
 {
     struct pcap_pkthdr *h;
@@ -289,7 +308,7 @@ int sp_source_next(struct sp_source *s, struct sp_event *ev, struct sp_err *err)
     ev->type = SP_EV_PACKET;
     ev->status = 0;
     ev->result = sp_decode(s->link, data, h->caplen, &ev->pkt);
-    ev->pkt.ts_ns = (int64_t)h->ts.tv_sec * 1000000000LL + h->ts.tv_usec;
+    ev->pkt.ts_ns = ts_ns_of(&h->ts);
     ev->pkt.wirelen = h->len;
     ev->selected =
         !s->have_filter || pcap_offline_filter(&s->filter, h, data) != 0;
@@ -347,4 +366,45 @@ void sp_source_close(struct sp_source *s)
 const char *sp_source_link_name(const struct sp_source *s)
 {
     return sp_link_name(s->link);
+}
+
+void sp_source_mark_end(struct sp_source *s, int64_t ts_ns)
+{
+    /* IEEE 802 "local experimental" ethertype: never a real protocol */
+    static const uint8_t tag[] = "synprobe: end of wait";
+    uint8_t f[64];
+    size_t n = 0;
+    struct pcap_pkthdr h;
+
+    if (s->dump == NULL)
+        return;
+    memset(f, 0, sizeof(f));
+    switch (s->link) {
+    case SP_LINK_ETHER: /* dst, src zero; type */
+        f[12] = 0x88;
+        f[13] = 0xb5;
+        n = 14;
+        break;
+    case SP_LINK_SLL: /* packet type 4 = sent by us; protocol at 14 */
+        f[1] = 4;
+        f[14] = 0x88;
+        f[15] = 0xb5;
+        n = 16;
+        break;
+    case SP_LINK_SLL2: /* protocol at 0; packet type at 10 */
+        f[0] = 0x88;
+        f[1] = 0xb5;
+        f[10] = 4;
+        n = 20;
+        break;
+    default:
+        return; /* raw IP links cannot carry a non-IP frame */
+    }
+    memcpy(f + n, tag, sizeof(tag) - 1);
+    n += sizeof(tag) - 1;
+    memset(&h, 0, sizeof(h));
+    h.ts.tv_sec = (time_t)(ts_ns / 1000000000LL);
+    h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000LL); /* ns precision */
+    h.caplen = h.len = (bpf_u_int32)n;
+    pcap_dump((u_char *)s->dump, &h, f);
 }

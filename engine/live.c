@@ -51,7 +51,6 @@ enum {
 
 static const int icmp_burst = 6;                 /* Linux XRLIM_BURST_FACTOR */
 static const int64_t retry_gap_ns = 400LL * MS;  /* between tries */
-static const int64_t conclusive_ns = 500LL * MS; /* wait once host is up */
 static const int64_t trace_head_ns = 150LL * MS; /* full probes go first */
 
 struct job {
@@ -504,7 +503,7 @@ int sp_run_live(const struct sp_config *cfg)
     unsigned families = 0;
     size_t nports = sp_cli_port_count(cfg);
     int status = SP_EXIT_INPUT, rc;
-    int64_t start, last_drop_check = 0;
+    int64_t start, end_ns, last_drop_check = 0;
     uint64_t seen_drops = 0;
     struct sp_event evs[256];
     bool trace_started = false;
@@ -594,10 +593,9 @@ int sp_run_live(const struct sp_config *cfg)
     sp_output_sink(out, &sink);
     {
         struct sp_analysis_cfg acfg = {
-            /* the analysis keeps attempts a second longer than the jobs
-             * wait, so a late ICMP (neighbour failure, ~3 s) still lands on
-             * its attempt; the run's end, not this, decides silence */
-            .wait_ns = (int64_t)(cfg->wait_s * 1e9) + 1000LL * MS,
+            .wait_ns = (int64_t)(cfg->wait_s * 1e9),
+            .grace_ns = SP_GRACE_MS * 1000000LL,
+            .conclusive_ns = SP_CONCLUSIVE_MS * 1000000LL,
             .trace_ttl_max = cfg->max_hops,
             .ttl_limited_trace = cfg->trace,
             .emit_attempts = false,
@@ -711,7 +709,7 @@ int sp_run_live(const struct sp_config *cfg)
             }
             /* all tries out: wait, shorter once the host answered echo */
             wait = sp_analysis_echo_alive(lv.an, ta)
-                       ? conclusive_ns
+                       ? SP_CONCLUSIVE_MS * MS
                        : (int64_t)(cfg->wait_s * 1e9);
             if (now - j->last_ns >= wait)
                 j->done = true;
@@ -757,6 +755,8 @@ int sp_run_live(const struct sp_config *cfg)
     }
     sp_capture_join(cap, NULL);
     cap = NULL;
+    end_ns = now_ns();
+    sp_source_mark_end(srcp, end_ns);
     {
         struct sp_capture_stats st;
         sp_source_stats(srcp, &st);
@@ -765,7 +765,7 @@ int sp_run_live(const struct sp_config *cfg)
         sum.truncated = st.truncated;
         sum.invalid = st.invalid;
     }
-    sp_analysis_finish(lv.an, now_ns(),
+    sp_analysis_finish(lv.an, end_ns,
                        sp_signal_seen != 0 ? SP_REASON_INTERRUPTED
                                            : SP_REASON_NO_RESPONSE);
     sp_analysis_counts(lv.an, &counts);

@@ -123,6 +123,8 @@ int sp_run_offline(const struct sp_config *cfg)
     };
     struct sp_analysis_cfg acfg = {
         .wait_ns = (int64_t)(cfg->wait_s * 1e9),
+        .grace_ns = SP_GRACE_MS * 1000000LL,
+        .conclusive_ns = SP_CONCLUSIVE_MS * 1000000LL,
         .trace_ttl_max = 32,
         .emit_attempts = cfg->json || cfg->verbose,
     };

@@ -259,14 +259,23 @@ static void json_target(void *st, const struct sp_target_rec *t)
             const struct sp_hop *h = &t->hops[i];
             const char *s = hop_answer_name(h->syn, h->syn_reason);
             const char *e = hop_answer_name(h->echo, h->echo_reason);
-            const char *u = hop_answer_name(h->udp, 0);
+            const char *u = hop_answer_name(h->udp, h->udp_reason);
             const char *n = note_name(h->note);
             fprintf(f, "%s{\"ttl\":%u,\"addr\":", i ? "," : "", h->ttl);
             put_addr_or_null(f, &h->addr);
             fputs(",\"rtt_ms\":", f);
             put_ms_or_null(f, h->rtt_ns);
-            fprintf(f, ",\"syn\":\"%s\",\"echo\":\"%s\"", s ? s : "none",
-                    e ? e : "none");
+            /* null: no probe of that kind was sent with this TTL */
+            put_s(f, ",\"syn\":");
+            if (s != NULL)
+                put_json_str(f, s);
+            else
+                put_s(f, "null");
+            put_s(f, ",\"echo\":");
+            if (e != NULL)
+                put_json_str(f, e);
+            else
+                put_s(f, "null");
             if (u != NULL)
                 fprintf(f, ",\"udp\":\"%s\"", u);
             if (n != NULL)
@@ -357,7 +366,7 @@ static void text_attempt(void *st, const struct sp_attempt_rec *a)
 
 static void text_hops(FILE *f, const struct sp_target_rec *t)
 {
-    fprintf(f, " hop  %-24s %-10s %-24s %-16s %s\n", "address", "rtt",
+    fprintf(f, " hop  %-24s %-10s %-24s %-24s %s\n", "address", "rtt",
             "tcp SYN", "icmp echo", "note");
     for (size_t i = 0; i < t->nhops; i++) {
         const struct sp_hop *h = &t->hops[i];
@@ -370,9 +379,15 @@ static void text_hops(FILE *f, const struct sp_target_rec *t)
         else
             snprintf(ab, sizeof(ab), "*");
         fmt_ms(h->rtt_ns, rtt, sizeof(rtt));
-        fprintf(f, "%4u  %-24s %-10s %-24s %-16s %s\n", h->ttl, ab, rtt,
-                s ? s : "-", e ? e : (h->udp ? "(udp probe)" : "-"),
-                n ? n : "");
+        const char *u = hop_answer_name(h->udp, h->udp_reason);
+        char other[64];
+        if (e == NULL && u != NULL) {
+            /* a UDP traceroute in the capture: shown in the probe column */
+            snprintf(other, sizeof(other), "udp: %s", u);
+            e = other;
+        }
+        fprintf(f, "%4u  %-24s %-10s %-24s %-24s %s\n", h->ttl, ab, rtt,
+                s ? s : "-", e ? e : "-", n ? n : "");
     }
 }
 

@@ -35,11 +35,12 @@ enum sp_hop_note {
 
 struct sp_hop {
     uint8_t ttl;
-    struct sp_addr addr;             /* family 0: nobody answered */
-    int64_t rtt_ns;                  /* < 0: unknown */
-    uint8_t syn, echo, udp;          /* enum sp_hop_answer */
-    uint8_t syn_reason, echo_reason; /* enum sp_reason for SP_HOP_UNREACH */
-    uint8_t note;                    /* enum sp_hop_note */
+    struct sp_addr addr;                         /* family 0: nobody answered */
+    int64_t rtt_ns;                              /* < 0: unknown */
+    uint8_t syn, echo, udp;                      /* enum sp_hop_answer */
+    uint8_t syn_reason, echo_reason, udp_reason; /* enum sp_reason for
+                                                     SP_HOP_UNREACH */
+    uint8_t note;                                /* enum sp_hop_note */
 };
 
 /* The evidence behind a verdict (DESIGN.md "Evidence fields"). */

@@ -7,10 +7,10 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
     build-essential cmake pkg-config
     libpcap-dev libnet1-dev libcunit1-dev
-    clang clang-format
+    clang clang-format libclang-rt-14-dev
     iproute2 nftables netcat-openbsd tcpdump
-    nmap traceroute tcptraceroute mtr-tiny scamper tshark
-    python3
+    nmap traceroute tcptraceroute mtr-tiny scamper tshark jq
+    python3 iputils-ping
 )
 
 missing=()
