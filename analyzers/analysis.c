@@ -555,7 +555,8 @@ static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
         if (x->drops)
             r->reason = SP_REASON_CAPTURE_DROPS;
         else if (a->now_ns - x->last_syn_ns >= a->cfg.wait_ns ||
-                 (t->host->echo_state == 1 && a->cfg.conclusive_ns > 0 &&
+                 ((t->host->echo_state == 1 || t->host->route_fail) &&
+                  a->cfg.conclusive_ns > 0 &&
                   a->now_ns - x->last_syn_ns >= a->cfg.conclusive_ns))
             /* the wait passed, or the host answered echo so no late
              * neighbour failure can come (the same rule live) */
@@ -871,8 +872,15 @@ static void on_echo_request(struct sp_analysis *a, const struct sp_packet *p)
     a->etail = x;
     {
         struct host *hs = host_get(a, &p->dst, true);
+        struct sp_hop *hop;
         if (hs != NULL && hs->echo_state < 0)
             hs->echo_state = 0;
+        /* a TTL-limited echo: its hop reads "none" until answered */
+        hop = hs != NULL && p->ttl <= a->cfg.trace_ttl_max
+                  ? path_at(&hs->path, p->ttl)
+                  : NULL;
+        if (hop != NULL && hop->echo == SP_HOP_NOT_SENT)
+            hop->echo = SP_HOP_NONE;
     }
 }
 
@@ -1169,6 +1177,13 @@ bool sp_analysis_echo_alive(struct sp_analysis *a, const struct sp_addr *dst)
     return h != NULL && h->echo_state == 1;
 }
 
+bool sp_analysis_host_unreachable(struct sp_analysis *a,
+                                  const struct sp_addr *dst)
+{
+    struct host *h = host_get(a, dst, false);
+    return h != NULL && h->route_fail;
+}
+
 /* The last TTL that drew time-exceeded in a path for a probe kind. */
 static int last_te(const struct path *p, bool syn)
 {
@@ -1227,7 +1242,14 @@ static size_t merge_hops(struct sp_analysis *a, const struct tgt *t,
             h.echo_reason = e->echo_reason;
             h.udp = e->udp;
             h.udp_reason = e->udp_reason;
-            if (h.addr.family == 0) {
+            /* the row names the router at this hop: whoever said
+             * time-exceeded here, else the host's echo reply, else the
+             * SYN's answer (a rejecting router sits at an earlier hop) */
+            if (h.addr.family == 0 || (s->syn != SP_HOP_TIME_EXCEEDED &&
+                                       (e->echo == SP_HOP_TIME_EXCEEDED ||
+                                        e->echo == SP_HOP_ECHO_REPLY ||
+                                        e->udp == SP_HOP_TIME_EXCEEDED) &&
+                                       e->addr.family != 0)) {
                 h.addr = e->addr;
                 h.rtt_ns = e->rtt_ns;
             }

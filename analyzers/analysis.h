@@ -126,6 +126,10 @@ int sp_analysis_hop_icmp_errors(struct sp_analysis *a,
 void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
                           uint16_t port, int ttl, enum sp_hop_note note);
 
+/* True if a router said net/host unreachable for any probe to the host. */
+bool sp_analysis_host_unreachable(struct sp_analysis *a,
+                                  const struct sp_addr *dst);
+
 /* True if the host answered ICMP echo. */
 bool sp_analysis_echo_alive(struct sp_analysis *a, const struct sp_addr *dst);
 

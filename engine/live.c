@@ -178,7 +178,7 @@ static bool route_src(const struct sp_addr *dst, const char *iface,
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    int fd;
+    int fd, one = 1;
     bool ok = false;
 
     memset(&ss, 0, sizeof(ss));
@@ -198,6 +198,8 @@ static bool route_src(const struct sp_addr *dst, const char *iface,
     fd = socket(ss.ss_family, SOCK_DGRAM, 0);
     if (fd < 0)
         return false;
+    /* a broadcast target (only with --force) is a route like any other */
+    (void)setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
     if (iface != NULL)
         (void)setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface,
                          (socklen_t)strlen(iface));
@@ -361,7 +363,8 @@ static bool job_answered(struct live *lv, const struct job *j)
     const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
 
     if (j->ttl == FULL_TTL)
-        return j->echo ? sp_analysis_echo_alive(lv->an, a)
+        return j->echo ? sp_analysis_echo_alive(lv->an, a) ||
+                             sp_analysis_host_unreachable(lv->an, a)
                        : sp_analysis_answered(lv->an, a, j->port);
     {
         enum sp_hop_answer h =
@@ -677,7 +680,15 @@ int sp_run_live(const struct sp_config *cfg)
             if (j->done)
                 continue;
             if (j->tries > 0 && job_answered(&lv, j)) {
-                j->answered_try = j->tries;
+                /* an earlier silent try is still an open attempt: let it
+                 * age to the conclusive wait, so a -w file read back judges
+                 * it as this run does */
+                if (j->tries > 1 && now - j->last_ns < SP_CONCLUSIVE_MS * MS) {
+                    busy = true;
+                    continue;
+                }
+                if (j->answered_try == 0)
+                    j->answered_try = j->tries;
                 j->done = true;
                 continue;
             }
