@@ -23,6 +23,7 @@
  *   IPv6 header).
  * - Randomness never comes from libnet_get_prand(); every value is in spec.
  */
+#define _GNU_SOURCE /* sendmmsg */
 #include "craft/probe.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <libnet.h>
@@ -69,8 +71,20 @@ struct ctx {
     libnet_ptag_t ip;
 };
 
+enum { PKT_MAX = 128 }; /* a SYN or echo probe is at most 40 + 24 bytes */
+
+/* Probes built and waiting for sendmmsg, per family. */
+struct batch {
+    uint8_t pkt[SP_CRAFT_BATCH][PKT_MAX];
+    struct sockaddr_storage to[SP_CRAFT_BATCH];
+    struct iovec iov[SP_CRAFT_BATCH];
+    struct mmsghdr msg[SP_CRAFT_BATCH];
+    unsigned n;
+};
+
 struct sp_craft {
     struct ctx ctx[FAM_COUNT][KIND_COUNT];
+    struct batch *batch[FAM_COUNT]; /* allocated on first use */
 };
 
 /* Checks spec; returns FAM_V4 / FAM_V6 or SP_EINVAL with err filled. */
@@ -269,10 +283,123 @@ int sp_craft_send(struct sp_craft *c, const struct sp_probe_spec *spec,
     return 0;
 }
 
+static int flush_family(struct sp_craft *c, int fam, unsigned *failed,
+                        struct sp_err *err)
+{
+    struct batch *b = c->batch[fam];
+    unsigned done = 0, full = 0;
+    int fd = b != NULL ? libnet_getfd(c->ctx[fam][0].l) : -1;
+
+    while (b != NULL && done < b->n) {
+        int n = sendmmsg(fd, b->msg + done, b->n - done, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if ((errno == ENOBUFS || errno == EAGAIN) && ++full < 100000) {
+                /* the device queue is full for a moment: try again (the
+                 * caller's rate bounds how often) */
+                sched_yield();
+                continue;
+            }
+            if (errno == ENETUNREACH || errno == EHOSTUNREACH ||
+                errno == EACCES || errno == EINVAL) {
+                /* this one probe cannot go: skip it, send the rest */
+                if (failed != NULL)
+                    (*failed)++;
+                done++;
+                continue;
+            }
+            b->n = 0;
+            return sp_err_set(err, SP_EIO, "sendmmsg: %s", strerror(errno));
+        }
+        done += (unsigned)n;
+    }
+    if (b != NULL)
+        b->n = 0;
+    return 0;
+}
+
+int sp_craft_flush(struct sp_craft *c, unsigned *failed, struct sp_err *err)
+{
+    for (int fam = 0; fam < FAM_COUNT; fam++) {
+        int rc = flush_family(c, fam, failed, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
+                   struct sp_err *err)
+{
+    struct ctx *x;
+    struct batch *b;
+    uint8_t *pkt = NULL;
+    uint32_t len = 0;
+    long built;
+    int fam = spec_family(spec, err);
+    unsigned i;
+
+    if (fam < 0)
+        return fam;
+    x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
+    if (x->l == NULL)
+        return sp_err_set(err, SP_ENOTSUP, "IPv%c sending was not opened",
+                          fam == FAM_V4 ? '4' : '6');
+    if (c->batch[fam] == NULL) {
+        c->batch[fam] = calloc(1, sizeof(*c->batch[fam]));
+        if (c->batch[fam] == NULL)
+            return sp_err_set(err, SP_ENOMEM, "out of memory");
+    }
+    b = c->batch[fam];
+    if (b->n == SP_CRAFT_BATCH) {
+        int rc = flush_family(c, fam, NULL, err);
+        if (rc != 0)
+            return rc;
+    }
+    built = build(x, fam, spec, err);
+    if (built < 0)
+        return (int)built;
+    /* libnet assembles the packet (checksums included) into a buffer of
+     * its own; we keep a copy for the batch */
+    if (libnet_pblock_coalesce(x->l, &pkt, &len) == -1)
+        return sp_err_set(err, SP_EIO, "libnet: %s", libnet_geterror(x->l));
+    if (len > PKT_MAX) {
+        free(pkt);
+        return sp_err_set(err, SP_EINVAL, "probe of %u bytes", len);
+    }
+    i = b->n++;
+    memcpy(b->pkt[i], pkt, len);
+    free(pkt);
+    memset(&b->to[i], 0, sizeof(b->to[i]));
+    if (fam == FAM_V4) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&b->to[i];
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, spec->dst.b, 4);
+        b->msg[i].msg_hdr.msg_namelen = sizeof(*s4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&b->to[i];
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, spec->dst.b, 16);
+        b->msg[i].msg_hdr.msg_namelen = sizeof(*s6);
+    }
+    b->iov[i].iov_base = b->pkt[i];
+    b->iov[i].iov_len = len;
+    b->msg[i].msg_hdr.msg_name = &b->to[i];
+    b->msg[i].msg_hdr.msg_iov = &b->iov[i];
+    b->msg[i].msg_hdr.msg_iovlen = 1;
+    b->msg[i].msg_hdr.msg_control = NULL;
+    b->msg[i].msg_hdr.msg_controllen = 0;
+    b->msg[i].msg_hdr.msg_flags = 0;
+    return 0;
+}
+
 void sp_craft_close(struct sp_craft *c)
 {
     if (c == NULL)
         return;
+    free(c->batch[0]);
+    free(c->batch[1]);
     for (int fam = 0; fam < FAM_COUNT; fam++)
         for (int k = 0; k < KIND_COUNT; k++)
             if (c->ctx[fam][k].l != NULL)

@@ -47,6 +47,18 @@ int sp_craft_open(struct sp_craft **out, const char *iface, unsigned families,
 int sp_craft_send(struct sp_craft *c, const struct sp_probe_spec *spec,
                   struct sp_err *err);
 
+/*
+ * Batched sending, for scans: sp_craft_queue builds the probe with libnet now
+ * and keeps its bytes; sp_craft_flush sends everything queued with one
+ * sendmmsg per family. A full batch (SP_CRAFT_BATCH probes) is flushed by
+ * the next queue call. Both return 0 or a negative SP_E* code; a probe the
+ * kernel refused (no route) is counted in *failed when failed is not NULL.
+ */
+enum { SP_CRAFT_BATCH = 256 };
+int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
+                   struct sp_err *err);
+int sp_craft_flush(struct sp_craft *c, unsigned *failed, struct sp_err *err);
+
 /* Closes the sockets and frees c (NULL is fine). */
 void sp_craft_close(struct sp_craft *c);
 

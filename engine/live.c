@@ -42,6 +42,7 @@
 #include "engine/event.h"
 #include "engine/output.h"
 #include "engine/queue.h"
+#include "engine/scan.h"
 #include "engine/targets.h"
 
 enum {
@@ -260,13 +261,17 @@ static bool add_job(struct live *lv, uint32_t t, uint16_t port, uint8_t ttl,
     return true;
 }
 
-/* Builds the BPF filter: our probes and whatever may answer them. */
-static void build_filter(const struct live *lv, char *buf, size_t len)
+/* Builds the BPF filter: our probes and whatever may answer them. A scan
+ * that writes no -w file leaves its own probes out in the kernel
+ * ("inbound"), halving what the capture thread must read. */
+static void build_filter(const struct live *lv, bool inbound, char *buf,
+                         size_t len)
 {
     size_t off = 0;
     bool first = true;
 
-    off += (size_t)snprintf(buf, len, "(tcp or icmp or icmp6) and (");
+    off += (size_t)snprintf(buf, len, "%s(tcp or icmp or icmp6) and (",
+                            inbound ? "inbound and " : "");
     for (size_t i = 0; i < lv->tl.n && off < len; i++) {
         char a[SP_ADDR_STRLEN];
         bool dup = false;
@@ -442,6 +447,78 @@ static void note_retried_hops(struct live *lv)
     }
 }
 
+/* The scan engine (engine/scan.h) for large spaces; returns the exit
+ * status. */
+static int live_scan(struct live *lv, struct sp_source *srcp,
+                     struct sp_queue *q, struct sp_sink *sink)
+{
+    struct sp_scan_io io;
+    struct sp_capture *cap = NULL;
+    struct sp_summary sum;
+    struct sp_err err = {0};
+    struct sp_capture_stats st;
+    int rc, status;
+
+    memset(&sum, 0, sizeof(sum));
+    if (sp_capture_start(&cap, srcp, q, true, &err) != 0) {
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+        return SP_EXIT_INPUT;
+    }
+    memset(&io, 0, sizeof(io));
+    io.cfg = lv->cfg;
+    io.tl = &lv->tl;
+    io.src = lv->src;
+    io.noroute = lv->noroute;
+    io.key = &lv->key;
+    io.craft = lv->craft;
+    io.cap = cap;
+    io.q = q;
+    io.sink = sink;
+    /* pairs without a local route are decided before anything is sent */
+    for (size_t i = 0; i < lv->tl.n; i++) {
+        if (!lv->noroute[i])
+            continue;
+        for (size_t p = 0; p < sp_cli_port_count(lv->cfg); p++) {
+            struct sp_target_rec rec;
+            uint16_t port = sp_cli_port_at(lv->cfg, p);
+            if (lv->cfg->shards > 1 &&
+                sp_target_shard(&lv->tl.v[i].addr, port, lv->cfg->shards) !=
+                    lv->cfg->shard)
+                continue;
+            memset(&rec, 0, sizeof(rec));
+            rec.r.target = lv->tl.v[i].addr;
+            rec.r.name = lv->tl.v[i].name;
+            rec.r.port = port;
+            rec.r.reason = SP_REASON_NO_ROUTE;
+            rec.r.verdict = SP_VERDICT_UNREACHABLE;
+            rec.r.hop = 0;
+            rec.r.reply_ttl = rec.r.icmp_type = rec.r.icmp_code = -1;
+            rec.r.rtt_ns = -1;
+            rec.verdicts[SP_VERDICT_UNREACHABLE] = 1;
+            sum.verdicts[SP_VERDICT_UNREACHABLE]++;
+            sink->target(sink->state, &rec);
+        }
+    }
+    rc = lv->craft != NULL ? sp_scan_run(&io, &sum, &err) : 0;
+    sp_capture_stop(cap);
+    sp_capture_join(cap, NULL);
+    sp_source_mark_end(srcp, now_ns());
+    sp_source_stats(srcp, &st);
+    sum.capture_drops = st.drops + sp_queue_drops(q);
+    sum.incomplete = sp_signal_seen != 0 || rc != 0;
+    if (rc != 0)
+        fprintf(stderr, "synprobe: %s\n", err.msg);
+    sink->summary(sink->state, &sum);
+    status = sp_run_exit_status(&sum, false);
+    if (sp_signal_seen == SIGINT)
+        status = SP_EXIT_SIGINT;
+    else if (sp_signal_seen == SIGTERM)
+        status = SP_EXIT_SIGTERM;
+    else if (rc != 0)
+        status = SP_EXIT_INPUT;
+    return status;
+}
+
 /* ---- the run
  * ------------------------------------------------------------------- */
 
@@ -509,7 +586,7 @@ int sp_run_live(const struct sp_config *cfg)
     int64_t start, end_ns, last_drop_check = 0;
     uint64_t seen_drops = 0;
     struct sp_event evs[256];
-    bool trace_started = false;
+    bool trace_started = false, scan;
 
     memset(&lv, 0, sizeof(lv));
     memset(&sum, 0, sizeof(sum));
@@ -565,7 +642,8 @@ int sp_run_live(const struct sp_config *cfg)
             goto done;
         }
     }
-    build_filter(&lv, filter, sizeof(filter));
+    scan = sp_scan_wanted(cfg, lv.tl.n * nports);
+    build_filter(&lv, scan && cfg->write_file == NULL, filter, sizeof(filter));
     memset(&lo, 0, sizeof(lo));
     lo.iface = cfg->iface;
     lo.bpf = filter;
@@ -594,6 +672,10 @@ int sp_run_live(const struct sp_config *cfg)
     if (out == NULL || q == NULL)
         goto nomem;
     sp_output_sink(out, &sink);
+    if (scan) {
+        status = live_scan(&lv, srcp, q, &sink);
+        goto done;
+    }
     {
         struct sp_analysis_cfg acfg = {
             .wait_ns = (int64_t)(cfg->wait_s * 1e9),
@@ -617,11 +699,8 @@ int sp_run_live(const struct sp_config *cfg)
             uint16_t port = sp_cli_port_at(cfg, p);
             /* --shards N --shard I: a fixed hash of (address, port) puts
              * every pair in exactly one of the N parts */
-            if (cfg->shards > 1 &&
-                (sp_addr_hash(&lv.tl.v[i].addr, 14695981039346656037ULL) ^
-                 port) * 0x9e3779b97f4a7c15ULL %
-                        cfg->shards !=
-                    cfg->shard)
+            if (cfg->shards > 1 && sp_target_shard(&lv.tl.v[i].addr, port,
+                                                   cfg->shards) != cfg->shard)
                 continue;
             if (lv.noroute[i]) {
                 sp_analysis_no_route(lv.an, &lv.tl.v[i].addr, port,

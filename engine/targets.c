@@ -324,6 +324,15 @@ int sp_targets_exclude_file(struct sp_target_list *l, const char *path,
     return rc;
 }
 
+unsigned sp_target_shard(const struct sp_addr *a, uint16_t port,
+                         unsigned shards)
+{
+    uint64_t h = (sp_addr_hash(a, 14695981039346656037ULL) ^ port) *
+                 0x9e3779b97f4a7c15ULL;
+
+    return shards <= 1 ? 0 : (unsigned)((h >> 32) % shards);
+}
+
 void sp_targets_free(struct sp_target_list *l)
 {
     for (size_t i = 0; i < l->nnames; i++)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/addr.h"
 
@@ -49,6 +50,14 @@ int sp_targets_exclude_file(struct sp_target_list *l, const char *path,
 /* True if a lies in prefix p/len. */
 bool sp_addr_in_prefix(const struct sp_addr *a, const struct sp_addr *p,
                        int len);
+
+/*
+ * The shard (0..shards-1) a pair belongs to: a fixed hash of address and
+ * port, the same on every machine, so N runs with --shard 0..N-1 cover the
+ * space exactly once.
+ */
+unsigned sp_target_shard(const struct sp_addr *a, uint16_t port,
+                         unsigned shards);
 
 void sp_targets_free(struct sp_target_list *l);
 

@@ -75,6 +75,11 @@ fpid=$!
 sleep 0.5
 run -p 78-82,8443,2000-2600 "${targets[@]}" --rate 2000 --json \
     >"$TMP/spoof.json" 2>/dev/null
+# let the spoofer finish its count (it stops by itself), then stop it
+for _ in $(seq 1 100); do
+    kill -0 "$fpid" 2>/dev/null || break
+    sleep 0.1
+done
 kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
 forged=$(cat "$TMP/forged" 2>/dev/null || echo 0)

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,17 @@
 
 static int fd4 = -1, fd6 = -1;
 static unsigned long sent, limit;
+static volatile sig_atomic_t stopping;
+static pcap_t *pc;
+
+/* SIGTERM: stop and still print how many were sent. */
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    if (pc != NULL)
+        pcap_breakloop(pc);
+}
 
 static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
 {
@@ -212,8 +224,8 @@ static int flood(const char *src, const char *dst, unsigned long count)
 int main(int argc, char **argv)
 {
     char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *pc;
     struct bpf_program prog;
+    struct sigaction sa;
     time_t end;
     int on = 1;
 
@@ -222,8 +234,15 @@ int main(int argc, char **argv)
                         "       forge flood SRC DST COUNT\n");
         return 2;
     }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL); /* the time bound, even with no traffic */
     limit = strtoul(argv[2], NULL, 10);
     end = time(NULL) + atoi(argv[3]);
+    if (argc == 4)
+        alarm((unsigned)atoi(argv[3]));
     fd4 = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
     fd6 = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
     if (fd4 < 0 || fd6 < 0) {
@@ -249,7 +268,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "forge: %s\n", pcap_geterr(pc));
         return 1;
     }
-    while (sent < limit && time(NULL) < end) {
+    while (sent < limit && time(NULL) < end && !stopping) {
         struct pcap_pkthdr *h;
         const u_char *d;
         int rc = pcap_next_ex(pc, &h, &d);
