@@ -24,7 +24,8 @@ struct sp_queue *sp_queue_create(size_t cap);
 void sp_queue_destroy(struct sp_queue *q);
 
 /* Producer thread: copies ev in if there is room; false (and counts a drop)
- * if the queue is full. */
+ * if the queue is full. The consumer is woken only once 64 events wait, so
+ * consumers of live queues pop with a short timeout (a few ms). */
 bool sp_queue_push(struct sp_queue *q, const struct sp_event *ev);
 
 /* Producer thread: waits for room, then copies ev in. */

@@ -472,7 +472,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     }
     for (;;) {
         int64_t now;
-        size_t n = sp_queue_pop(io->q, evs, 256, 20);
+        size_t n = sp_queue_pop(io->q, evs, 256, 5);
         for (size_t i = 0; i < n; i++) {
             if (evs[i].type != SP_EV_PACKET)
                 continue;
