@@ -194,6 +194,8 @@ struct sp_analysis {
     int64_t now_ns, drop_ns;
     bool have_drop;
     uint64_t packets, unrelated, truncated, invalid, attempts;
+    unsigned emitted[SP_VERDICT_COUNT];
+    size_t side_hosts; /* hosts known only from echo, UDP or ICMP senders */
     /* answers that matched nothing, kept briefly: a capture point may see a
      * SYN-ACK a fraction of a millisecond before its SYN */
     struct sp_packet early[EARLY_MAX];
@@ -321,6 +323,23 @@ static struct host *host_get(struct sp_analysis *a, const struct sp_addr *ad,
     x->echo_reply_ttl = -1;
     ht_insert(&a->hosts, &x->node, h);
     return x;
+}
+
+/*
+ * A host known only from echo, a UDP traceroute or as an ICMP sender: hosts
+ * live until the report, so those that no TCP attempt needs are capped, and
+ * a capture of endless pings or UDP probes cannot grow memory without end.
+ */
+enum { SIDE_HOSTS_MAX = 65536 };
+
+static struct host *side_host(struct sp_analysis *a, const struct sp_addr *ad)
+{
+    struct host *h = host_get(a, ad, false);
+
+    if (h != NULL || a->side_hosts >= SIDE_HOSTS_MAX)
+        return h;
+    a->side_hosts++;
+    return host_get(a, ad, true);
 }
 
 static uint64_t tgt_hash(const struct sp_addr *ad, uint16_t port)
@@ -515,6 +534,11 @@ static bool rst_forged(const struct att *x)
         return true;
     if (dists_known(&h->strong) && !dists_has(&h->strong, d))
         return true;
+    /* a host that only sends RSTs: its usual distance is its RSTs' most
+     * common one (a hop of difference is left to ECMP path jitter) */
+    if (!dists_known(&h->strong) && dists_mode(&h->rst) > 0 &&
+        abs(dists_mode(&h->rst) - d) >= 2)
+        return true;
     /* answers a TTL too small to reach the host */
     if (host_distance(h) > 0 && x->syn_ttl < host_distance(h))
         return true;
@@ -675,11 +699,18 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
     struct tgt *t;
 
     if (x != NULL) { /* a retransmission */
+        int64_t gap = p->ts_ns - x->last_syn_ns, keep = a->cfg.wait_ns;
         if (a->cfg.own_syn == NULL)
             x->syn_count++;
         x->last_syn_ns = p->ts_ns;
+        /* TCP stacks double their gap between retransmissions (Linux: 1,
+         * 2, 4, 8, ... s): keep a retransmitting attempt open past the next
+         * one, so it is not split in two (bounded at a minute) */
+        if (gap * 5 / 2 > keep)
+            keep = gap * 5 / 2 < 60 * 1000000000LL ? gap * 5 / 2
+                                                   : 60 * 1000000000LL;
         if (x->ans == ANS_NONE)
-            att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
+            att_schedule(a, x, p->ts_ns + keep + a->cfg.grace_ns);
         return;
     }
     if (!selected)
@@ -871,7 +902,7 @@ static void on_echo_request(struct sp_analysis *a, const struct sp_packet *p)
         a->ehead = x;
     a->etail = x;
     {
-        struct host *hs = host_get(a, &p->dst, true);
+        struct host *hs = side_host(a, &p->dst);
         struct sp_hop *hop;
         if (hs != NULL && hs->echo_state < 0)
             hs->echo_state = 0;
@@ -910,6 +941,16 @@ static void on_echo_reply(struct sp_analysis *a, const struct sp_packet *p)
     }
 }
 
+/* Counts a matching ICMP error per sender: a router past its burst is
+ * rate-limiting. Unmatched (possibly forged) errors never count. */
+static void count_icmp(struct sp_analysis *a, const struct sp_packet *p)
+{
+    struct host *from = side_host(a, &p->src);
+
+    if (from != NULL)
+        from->icmp_errors++;
+}
+
 static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
                           enum sp_icmp_kind kind)
 {
@@ -924,13 +965,6 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
         a->unrelated++;
         return;
     }
-    if (in->proto == SP_PROTO_TCP || in->proto == SP_PROTO_ICMP ||
-        in->proto == SP_PROTO_ICMP6) {
-        /* counted per sender: a router past its ICMP burst rate-limits */
-        struct host *from = host_get(a, &p->src, true);
-        if (from != NULL)
-            from->icmp_errors++;
-    }
     if (in->proto == SP_PROTO_TCP) {
         struct att *x = att_find(a, &in->src, in->sport, &in->dst, in->dport,
                                  in->seq, in->seq);
@@ -938,6 +972,7 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
             a->unrelated++;
             return;
         }
+        count_icmp(a, p);
         if (te) {
             struct sp_hop *h = path_at(&x->tgt->path, x->syn_ttl);
             x->te = true;
@@ -964,6 +999,7 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
             a->unrelated++;
             return;
         }
+        count_icmp(a, p);
         h = host_get(a, &x->dst, true);
         if (h != NULL && !te)
             note_route_fail(h, p, p->ts_ns - x->sent_ns);
@@ -981,7 +1017,7 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
     }
     if (in->proto == SP_PROTO_UDP) {
         /* a UDP traceroute: placed by the error's own distance */
-        struct host *h = host_get(a, &in->dst, true);
+        struct host *h = side_host(a, &in->dst);
         int k = sp_ttl_distance(p->ttl);
         struct sp_hop *hop = h != NULL ? path_at(&h->path, k) : NULL;
         if (hop != NULL) {
@@ -1329,9 +1365,7 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
             ? t->host->echo_reply_ttl
             : (t->host->echo_state == 1 ? dists_mode(&t->host->strong) : -1);
     rec.middlebox_host_answer = t->host_answer_after_forged;
-    if ((rec.r.verdict == SP_VERDICT_FILTERED ||
-         rec.r.verdict == SP_VERDICT_UNKNOWN) &&
-        t->host->route_fail) {
+    if (rec.r.reason == SP_REASON_NO_RESPONSE && t->host->route_fail) {
         /* A router said the host cannot be reached for another of its
          * probes: this port's silence is that router's ICMP rate limit (a
          * neighbour failure answers one queued packet per token), not a
@@ -1357,6 +1391,7 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
             rec.hops = rec.nhops > 0 ? hops : NULL;
         }
     }
+    a->emitted[rec.r.verdict]++;
     if (a->sink.target != NULL)
         a->sink.target(a->sink.state, &rec);
     free(hops);
@@ -1376,14 +1411,8 @@ void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
 
 void sp_analysis_counts(const struct sp_analysis *a, struct sp_summary *s)
 {
-    memset(s->verdicts, 0, sizeof(s->verdicts));
-    for (const struct tgt *t = a->tfirst; t != NULL; t = t->order_next) {
-        enum sp_verdict v = t->best_rank == 0
-                                ? (t->trace_silent > 0 ? SP_VERDICT_FILTERED
-                                                       : SP_VERDICT_UNKNOWN)
-                                : t->best.verdict;
-        s->verdicts[v]++;
-    }
+    /* the verdicts of the target records as emitted */
+    memcpy(s->verdicts, a->emitted, sizeof(s->verdicts));
     s->packets = a->packets;
     s->unrelated = a->unrelated;
     s->attempts = a->attempts;

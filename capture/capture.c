@@ -4,6 +4,7 @@
 #include "capture/capture.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -59,7 +60,12 @@ static void *capture_main(void *arg)
         sp_queue_push_wait_n(c->q, batch, n);
     ev.type = SP_EV_END;
     ev.status = c->status;
-    sp_queue_push_wait(c->q, &ev);
+    /* live, never block (the engine may be gone from the queue already: it
+     * stops reading on a timeout too); offline, the end must arrive */
+    if (c->live)
+        sp_queue_push(c->q, &ev);
+    else
+        sp_queue_push_wait(c->q, &ev);
     return NULL;
 }
 
@@ -74,9 +80,19 @@ int sp_capture_start(struct sp_capture **out, struct sp_source *src,
     c->src = src;
     c->q = q;
     c->live = live;
-    if (pthread_create(&c->thread, NULL, capture_main, c) != 0) {
-        free(c);
-        return sp_err_set(err, SP_EIO, "cannot start the capture thread");
+    {
+        /* signals go to the engine thread only: its handler sets the flag
+         * the engine reads */
+        sigset_t all, old;
+        int rc;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        rc = pthread_create(&c->thread, NULL, capture_main, c);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            free(c);
+            return sp_err_set(err, SP_EIO, "cannot start the capture thread");
+        }
     }
     *out = c;
     return 0;

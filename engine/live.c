@@ -23,12 +23,14 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,13 +85,25 @@ struct live {
     int64_t tok_ns;
 };
 
+/*
+ * The engine's clock: monotonic, so a step of the wall clock during a run
+ * neither stalls nor shortens a wait, but expressed in the wall-clock time
+ * of the run's start, because pcap stamps packets with the real-time clock.
+ */
 static int64_t now_ns(void)
 {
+    static int64_t offset; /* real-time minus monotonic, read once */
     struct timespec ts;
 
-    /* pcap stamps packets with the real-time clock: use the same one */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (offset == 0) {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        offset = ((int64_t)rt.tv_sec - ts.tv_sec) * 1000000000LL +
+                 (rt.tv_nsec - ts.tv_nsec);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + offset;
 }
 
 /* ---- the set of probes we sent, for own_syn / own_echo ------------------- */
@@ -223,12 +237,26 @@ static bool route_src(const struct sp_addr *dst, const char *iface,
     return ok;
 }
 
+/* Clears every capability left (a non-root run with CAP_NET_RAW keeps it
+ * otherwise): the sockets and the capture are open already. */
+static int drop_capabilities(struct sp_err *err)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+
+    memset(d, 0, sizeof(d));
+    if (syscall(SYS_capset, &h, d) != 0)
+        return sp_err_set(err, SP_EPERM, "cannot drop capabilities: %s",
+                          strerror(errno));
+    return 0;
+}
+
 static int drop_privileges(const char *user, struct sp_err *err)
 {
     struct passwd *pw;
 
     if (geteuid() != 0)
-        return 0;
+        return drop_capabilities(err); /* e.g. CAP_NET_RAW by setcap */
     pw = getpwnam(user);
     if (pw == NULL)
         return sp_err_set(err, SP_EINVAL, "--user %s: no such user", user);
@@ -238,7 +266,7 @@ static int drop_privileges(const char *user, struct sp_err *err)
                           user, strerror(errno));
     if (setuid(0) == 0)
         return sp_err_set(err, SP_EPERM, "privileges could not be dropped");
-    return 0;
+    return drop_capabilities(err);
 }
 
 static bool add_job(struct live *lv, uint32_t t, uint16_t port, uint8_t ttl,
@@ -586,7 +614,7 @@ int sp_run_live(const struct sp_config *cfg)
     int64_t start, end_ns, last_drop_check = 0;
     uint64_t seen_drops = 0;
     struct sp_event evs[256];
-    bool trace_started = false, scan;
+    bool trace_started = false, scan, capture_failed = false;
 
     memset(&lv, 0, sizeof(lv));
     memset(&sum, 0, sizeof(sum));
@@ -778,7 +806,8 @@ int sp_run_live(const struct sp_config *cfg)
             }
             if (j->tries == 0 ||
                 (j->tries <= cfg->retries &&
-                 now - j->last_ns >= retry_gap_ns << (j->tries - 1) &&
+                 now - j->last_ns >= retry_gap_ns
+                                         << (j->tries < 5 ? j->tries - 1 : 4) &&
                  paced_ok(&lv, j, now))) {
                 if (!take_token(&lv, now)) {
                     busy = true;
@@ -843,7 +872,12 @@ int sp_run_live(const struct sp_config *cfg)
         if (end)
             break;
     }
-    sp_capture_join(cap, NULL);
+    if (sp_capture_join(cap, &err) < 0) {
+        /* the interface went away, or the like: say so, and mark the
+         * results as incomplete */
+        fprintf(stderr, "synprobe: capture: %s\n", err.msg);
+        capture_failed = true;
+    }
     cap = NULL;
     end_ns = now_ns();
     sp_source_mark_end(srcp, end_ns);
@@ -862,7 +896,7 @@ int sp_run_live(const struct sp_config *cfg)
     memcpy(sum.verdicts, counts.verdicts, sizeof(sum.verdicts));
     sum.unrelated = counts.unrelated;
     sum.attempts = counts.attempts;
-    sum.incomplete = sp_signal_seen != 0;
+    sum.incomplete = sp_signal_seen != 0 || capture_failed;
     sink.summary(sink.state, &sum);
     status = sp_run_exit_status(&sum, false);
     if (sp_signal_seen == SIGINT)

@@ -442,7 +442,15 @@ int sp_output_sentence(const struct sp_target_rec *t, char *buf, size_t len)
                      "address: nothing was sent");
         break;
     case SP_REASON_NO_RESPONSE:
-        if (t->have_trace && r->hop >= 0)
+        if (t->have_trace && r->hop > 0 && t->hops != NULL &&
+            (size_t)r->hop <= t->nhops &&
+            t->hops[r->hop - 1].addr.family != 0) {
+            char hb[SP_ADDR_STRLEN];
+            sp_addr_str(&t->hops[r->hop - 1].addr, hb, sizeof(hb));
+            n = snprintf(buf, len,
+                         "silently dropped after hop %d (%s), before hop %d",
+                         r->hop, hb, r->hop + 1);
+        } else if (t->have_trace && r->hop >= 0)
             n = snprintf(buf, len, "silently dropped after hop %d", r->hop);
         else
             n = snprintf(buf, len, "no answer to any SYN");

@@ -10,6 +10,7 @@
 #include "engine/scan.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,9 +467,17 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     verbose_progress =
         io->cfg->verbose ||
         (double)s->npairs * (io->cfg->retries + 1) / io->cfg->rate > 5.0;
-    if (pthread_create(&sender, NULL, sender_main, s) != 0) {
-        rc = sp_err_set(err, SP_EIO, "cannot start the sender thread");
-        goto out;
+    {
+        sigset_t all, old;
+        int prc;
+        sigfillset(&all); /* signals stay with the engine thread */
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        prc = pthread_create(&sender, NULL, sender_main, s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (prc != 0) {
+            rc = sp_err_set(err, SP_EIO, "cannot start the sender thread");
+            goto out;
+        }
     }
     for (;;) {
         int64_t now;

@@ -156,6 +156,17 @@ int sp_targets_add(struct sp_target_list *l, const char *word, int family,
             return sp_err_set(err, SP_EINVAL, "bad prefix '%s'", word);
         if (family != 0 && a.family != family)
             return sp_err_set(err, SP_EINVAL, "%s is not IPv%d", word, family);
+        /* a prefix inside the multicast space is refused like a multicast
+         * address named alone */
+        if (!force && ((a.family == 4 && len >= 4 && (a.b[0] & 0xf0) == 0xe0) ||
+                       (a.family == 6 && len >= 8 && a.b[0] == 0xff)))
+            return sp_err_set(err, SP_EINVAL,
+                              "%s is multicast: refused without --force", word);
+        if (!force && len < (a.family == 4 ? 4 : 8))
+            return sp_err_set(err, SP_EINVAL,
+                              "%s contains multicast addresses: refused "
+                              "without --force",
+                              word);
         return add_prefix(l, &a, (int)len, word, err);
     }
     if (sp_addr_parse(word, &a)) {
@@ -194,6 +205,15 @@ int sp_targets_add(struct sp_target_list *l, const char *word, int family,
     freeaddrinfo(res);
     if (r == NULL)
         return sp_err_set(err, SP_ENOENT, "unknown host '%s'", word);
+    {
+        /* a name may resolve to what a number would be refused for */
+        const char *why = force ? NULL : refused(&a);
+        char b[SP_ADDR_STRLEN];
+        if (why != NULL)
+            return sp_err_set(err, SP_EINVAL,
+                              "%s resolves to %s, %s: refused without --force",
+                              word, sp_addr_str(&a, b, sizeof(b)), why);
+    }
     name = strdup(word);
     if (name == NULL)
         return sp_err_set(err, SP_ENOMEM, "out of memory");

@@ -6,14 +6,14 @@
 #   server sp-SUFFIX-rs  198.18.0.2/24  fd53:7972::2/64   (veth "to-c")
 #          answers for 198.18.128.0/17 (ip route add local ... dev lo),
 #          silently drops every odd address of it (nftables), so half of
-#          the probes are answered; port 80 listens (SYN-ACK), every other
-#          port answers RST.
+#          the probes are answered; ports 80-99 listen (SYN-ACK), every
+#          other port answers RST.
 #
 # Counters in the server's "table inet sp" (chain sp_output): "answers"
-# counts the SYN-ACKs and RSTs the server really sent to the client,
-# independently of any scanner's own report.
+# counts the SYN-ACKs and RSTs the server really sent to the client, and
+# "synacks" the SYN-ACKs alone, independently of any scanner's own report.
 #
-# usage: ratelab.sh up SUFFIX | down SUFFIX | answers SUFFIX | reset SUFFIX
+# usage: ratelab.sh up|down|answers|synacks|reset SUFFIX
 # Nothing is configured in the root namespace; no route leads out of the lab.
 set -euo pipefail
 
@@ -39,6 +39,7 @@ nft_rules() {
     ip netns exec "$S" nft -f - <<NFT
 table inet sp {
     counter answers { }
+    counter synacks { }
     chain sp_input {
         type filter hook prerouting priority -300; policy accept;
         ip daddr $PREFIX ip daddr & 0.0.0.1 == 0.0.0.1 drop
@@ -46,6 +47,7 @@ table inet sp {
     chain sp_output {
         type filter hook output priority 0; policy accept;
         ip daddr 198.18.0.1 tcp flags & (syn | rst) != 0 counter name answers
+        ip daddr 198.18.0.1 tcp flags & (syn | ack) == syn | ack counter name synacks
     }
 }
 NFT
@@ -74,7 +76,10 @@ up)
     ip netns exec "$S" sysctl -qw net.ipv4.tcp_syncookies=0 \
         net.ipv4.tcp_max_syn_backlog=262144 net.core.somaxconn=65535
     nft_rules
-    setsid ip netns exec "$S" nc -dlkn -s 0.0.0.0 -p 80 >/dev/null 2>&1 &
+    for port in $(seq 80 99); do
+        setsid ip netns exec "$S" nc -dlkn -s 0.0.0.0 -p "$port" \
+            >/dev/null 2>&1 &
+    done
     sleep 0.3
     # check: an even address answers, an odd one is silent
     ip netns exec "$C" nc -z -w 2 198.18.128.2 80 ||
@@ -82,17 +87,17 @@ up)
     if ip netns exec "$C" nc -z -w 1 198.18.128.3 80 2>/dev/null; then
         echo "ratelab: 198.18.128.3 answers but should be dropped" >&2; exit 1
     fi
-    ip netns exec "$S" nft reset counter inet sp answers >/dev/null
+    ip netns exec "$S" nft reset counters table inet sp >/dev/null
     trap - ERR
     echo "SP_RATELAB_CLIENT=$C"
     echo "SP_RATELAB_SERVER=$S"
     echo "SP_RATELAB_PREFIX=$PREFIX"
     ;;
 down) down ;;
-answers)
-    ip netns exec "$S" nft list counter inet sp answers |
+answers | synacks)
+    ip netns exec "$S" nft list counter inet sp "$cmd" |
         sed -nE 's/.*packets ([0-9]+).*/\1/p'
     ;;
-reset) ip netns exec "$S" nft reset counter inet sp answers >/dev/null ;;
-*) echo "usage: ratelab.sh up|down|answers|reset SUFFIX" >&2; exit 2 ;;
+reset) ip netns exec "$S" nft reset counters table inet sp >/dev/null ;;
+*) echo "usage: ratelab.sh up|down|answers|synacks|reset SUFFIX" >&2; exit 2 ;;
 esac

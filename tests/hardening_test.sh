@@ -30,38 +30,7 @@ trap 'exit 1' INT TERM
 if ! bash "$LAB" up "$SUF" r2-reject >"$TMP/env" 2>"$TMP/up.log"; then
     cat "$TMP/up.log"
     bad "lab up"
-    # --- load -------------------------------------------------------------------------
-# A flood of unrelated RSTs that passes the capture filter. With the default
-# buffer nothing is dropped and verdicts are those of a quiet run; with a
-# tiny buffer (-B 64) the capture drops, and silences must then be
-# unknown/capture-drops, never filtered.
-bash "$LAB" scenario "$SUF" srv-drop >/dev/null 2>&1
-args=(-p 80,81,8443 198.18.4.100 --wait 2 --json)
-run "${args[@]}" >"$TMP/quiet.json" 2>/dev/null
-for B in 32768 64; do
-    ip netns exec "sp-$SUF-r1" "$FORGE" flood 198.18.4.100 198.18.1.2 \
-        3000000 >/dev/null &
-    fl=$!
-    sleep 0.3
-    run -B "$B" "${args[@]}" >"$TMP/load.json" 2>/dev/null
-    kill "$fl" 2>/dev/null
-    wait "$fl" 2>/dev/null
-    drops=$(tail -1 "$TMP/load.json" | sed -E 's/.*"capture_drops":([0-9]+).*/\1/')
-    unrel=$(tail -1 "$TMP/load.json" | sed -E 's/.*"unrelated":([0-9]+).*/\1/')
-    if [ "${drops:-0}" -eq 0 ]; then
-        if diff <(sel "$TMP/quiet.json") <(sel "$TMP/load.json") >/dev/null
-        then ok "load -B $B: no capture drops, $unrel unrelated, verdicts unchanged"
-        else bad "load -B $B: no drops but verdicts changed"; fi
-    else
-        if grep '"port":8443' "$TMP/load.json" | grep -q '"filtered"'; then
-            bad "load -B $B: $drops drops, yet a silence was called filtered"
-        elif grep '"port":8443' "$TMP/load.json" | grep -q '"capture-drops"'
-        then ok "load -B $B: $drops capture drops: the silence is unknown/capture-drops"
-        else bad "load -B $B: $drops drops, 8443 neither filtered nor capture-drops"; fi
-    fi
-done
-
-echo "hardening: $pass passed, $fail failed"
+    echo "hardening: $pass passed, $fail failed"
     exit 1
 fi
 C="sp-$SUF-c"
@@ -84,7 +53,7 @@ kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
 forged=$(cat "$TMP/forged" 2>/dev/null || echo 0)
 sel() { grep '"type":"target"' "$1" | grep -E '"port":(7[89]|8[012]|8443),' |
-    sed -E 's/"rtt_ms":[^,]*,//'; }
+    sed -E 's/"rtt_ms":[^,]*,//' | sort; }
 if [ "${forged:-0}" -ge 10000 ]; then ok "spoof: $forged forged replies sent"
 else bad "spoof: only ${forged:-0} forged replies sent (want >= 10000)"; fi
 if diff <(sel "$TMP/base.json") <(sel "$TMP/spoof.json") >"$TMP/d"; then

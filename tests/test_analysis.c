@@ -541,6 +541,51 @@ static void test_host_unreachable_covers_rate_limited_ports(void)
     sp_analysis_destroy(a);
 }
 
+static void test_linux_backoff_is_one_attempt(void)
+{
+    struct sp_analysis *a = new_analysis();
+    static const int at[] = {0, 1, 3, 7, 15};
+
+    /* Linux retransmits at 1, 3, 7, 15 s: gaps grow past the wait */
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+        feed(a, syn(SEC + at[i] * SEC, 42, 64));
+    feed(a, tcp(16 * SEC + 1000000, SERVER, CLIENT, 443, 40000,
+                SP_TCP_SYN | SP_TCP_ACK, 9, 43, 61));
+    sp_analysis_finish(a, 30 * SEC, SP_REASON_CAPTURE_ENDED);
+    CU_ASSERT_EQUAL_FATAL(seen.natt, 1);
+    CU_ASSERT_EQUAL(seen.att[0].syn_count, 5);
+    CU_ASSERT_EQUAL(seen.att[0].r.verdict, SP_VERDICT_OPEN);
+    CU_ASSERT_EQUAL(only_target()->verdicts[SP_VERDICT_FILTERED], 0);
+    sp_analysis_destroy(a);
+}
+
+static void test_forged_rst_among_host_rsts(void)
+{
+    struct sp_analysis *a = new_analysis();
+    struct sp_summary sum;
+
+    /* the host refuses three ports from distance 4 ... */
+    for (uint16_t port = 81; port <= 83; port++) {
+        struct sp_packet s = tcp(SEC, CLIENT, SERVER, (uint16_t)(41000 + port),
+                                 port, SP_TCP_SYN, port * 10u, 0, 64);
+        feed(a, s);
+        feed(a, tcp(SEC + 5, SERVER, CLIENT, port, (uint16_t)(41000 + port),
+                    SP_TCP_RST | SP_TCP_ACK, 0, port * 10u + 1, 61));
+    }
+    /* ... and a RST in its name comes from distance 2 */
+    feed(a, syn(2 * SEC, 7, 64));
+    feed(a, tcp(2 * SEC + 5, SERVER, CLIENT, 443, 40000,
+                SP_TCP_RST | SP_TCP_ACK, 0, 8, 63));
+    sp_analysis_finish(a, 9 * SEC, SP_REASON_CAPTURE_ENDED);
+    CU_ASSERT_EQUAL_FATAL(seen.ntgt, 4);
+    CU_ASSERT_EQUAL(seen.tgt[0].r.reason, SP_REASON_RST);
+    CU_ASSERT_EQUAL(seen.tgt[3].r.reason, SP_REASON_MIDDLEBOX_RST);
+    sp_analysis_counts(a, &sum);
+    CU_ASSERT_EQUAL(sum.verdicts[SP_VERDICT_CLOSED], 3);
+    CU_ASSERT_EQUAL(sum.verdicts[SP_VERDICT_REJECTED], 1);
+    sp_analysis_destroy(a);
+}
+
 static void test_ttl_distance(void)
 {
     CU_ASSERT_EQUAL(sp_ttl_distance(64), 1);
@@ -578,6 +623,8 @@ int main(void)
         {"answer_just_before_its_syn", test_answer_just_before_its_syn},
         {"host_unreachable_covers_rate_limited_ports",
          test_host_unreachable_covers_rate_limited_ports},
+        {"linux_backoff_is_one_attempt", test_linux_backoff_is_one_attempt},
+        {"forged_rst_among_host_rsts", test_forged_rst_among_host_rsts},
         {"ttl_distance", test_ttl_distance},
     };
     return sp_test_run("analysis", cases, sizeof(cases) / sizeof(cases[0]));

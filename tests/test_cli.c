@@ -131,6 +131,10 @@ static void test_targets_refused_without_force(void)
                     SP_EINVAL);
     CU_ASSERT_EQUAL(sp_targets_add(&l, "ff02::1", 0, false, &err), SP_EINVAL);
     CU_ASSERT_EQUAL(sp_targets_add(&l, "0.0.0.0", 0, false, &err), SP_EINVAL);
+    CU_ASSERT_EQUAL(sp_targets_add(&l, "224.0.0.0/28", 0, false, &err),
+                    SP_EINVAL); /* multicast inside a prefix, too */
+    CU_ASSERT_EQUAL(sp_targets_add(&l, "ff02::/120", 0, false, &err),
+                    SP_EINVAL);
     CU_ASSERT_EQUAL(l.n, 0);
     CU_ASSERT_EQUAL(sp_targets_add(&l, "224.0.0.1", 0, true, &err), 0);
     CU_ASSERT_EQUAL(l.n, 1);
