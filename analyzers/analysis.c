@@ -700,6 +700,10 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
 
     if (x != NULL) { /* a retransmission */
         int64_t gap = p->ts_ns - x->last_syn_ns, keep = a->cfg.wait_ns;
+        /* a capture's clock may jump by years either way: bound the gap
+         * before gap * 5 can overflow (same result for 0 .. 60 s) */
+        if (gap < 0 || gap > 60 * 1000000000LL)
+            gap = gap < 0 ? 0 : 60 * 1000000000LL;
         if (a->cfg.own_syn == NULL)
             x->syn_count++;
         x->last_syn_ns = p->ts_ns;

@@ -888,6 +888,10 @@ int sp_run_live(const struct sp_config *cfg)
         sum.packets = st.packets;
         sum.truncated = st.truncated;
         sum.invalid = st.invalid;
+        /* drops first seen in the final count still touch every attempt
+         * waiting now: their silence proves nothing */
+        if (sum.capture_drops > seen_drops)
+            sp_analysis_drops(lv.an, end_ns);
     }
     sp_analysis_finish(lv.an, end_ns,
                        sp_signal_seen != 0 ? SP_REASON_INTERRUPTED
