@@ -99,10 +99,12 @@ last_stat() {
 # sanitizer's or libFuzzer's error kind and the top three frames of ours.
 signature() {
     local out
-    out=$(timeout -k 5 60 "$1" -timeout=10 -rss_limit_mb=2048 "$2" 2>&1)
+    out=$(UBSAN_OPTIONS=print_stacktrace=1 timeout -k 5 60 "$1" -timeout=10 \
+        -rss_limit_mb=2048 "$2" 2>&1)
     {
-        grep -Eo 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z-]+|runtime error: .*' \
-            <<<"$out" | head -n 1 | sed -E 's/0x[0-9a-f]+/ADDR/g'
+        # the kind of error without its values, so one bug is one signature
+        grep -Eo 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z-]+|runtime error: [^:]*' \
+            <<<"$out" | head -n 1 | sed -E 's/0x[0-9a-f]+|-?[0-9]+/N/g'
         grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in ' <<<"$out" |
             grep -vE 'LLVMFuzzerTestOneInput|libFuzzer|compiler-rt|/usr/' |
             head -n 3 | sed -E 's/.* in ([^ ]+) ([^ ]+)$/\1 \2/'
