@@ -124,6 +124,8 @@ struct host {
     struct sp_addr rf_from;
     uint8_t rf_ttl, rf_type, rf_code;
     int64_t rf_rtt;
+    int64_t rf_ns;    /* when the router said so */
+    int64_t echo_ns;  /* the last echo reply */
     struct path path; /* echo and UDP trace */
 };
 
@@ -151,7 +153,7 @@ static const int64_t early_window_ns = 100000000; /* 100 ms */
 
 struct att {
     struct hnode node;
-    struct att *prev, *next; /* expiry list */
+    uint32_t heap_idx; /* place in the expiry heap, HEAP_NONE if out */
     struct tgt *tgt;
     struct sp_addr client;
     uint16_t cport;
@@ -162,7 +164,6 @@ struct att {
     uint8_t ans;
     uint8_t ans_ttl;
     uint8_t icmp_type, icmp_code;
-    bool linked;       /* on the expiry list */
     bool te;           /* drew time-exceeded: a trace probe */
     bool drops;        /* capture dropped packets while it waited */
     bool later_synack; /* a SYN-ACK after a RST */
@@ -188,7 +189,8 @@ struct sp_analysis {
     struct sp_analysis_cfg cfg;
     struct sp_sink sink;
     struct htab atts, echoes, hosts, tgts;
-    struct att *ahead, *atail;
+    struct att **heap; /* expiry: a binary min-heap on deadline_ns */
+    size_t nheap, capheap;
     struct echo *ehead, *etail;
     struct tgt *tfirst, *tlast;
     int64_t now_ns, drop_ns;
@@ -409,44 +411,90 @@ static struct att *att_find(struct sp_analysis *a, const struct sp_addr *cl,
 /* ---- expiry lists ----------------------------------------------------------
  */
 
-static void att_unlink(struct sp_analysis *a, struct att *x)
+/*
+ * Attempts wait in a binary min-heap on their deadline: deadlines move to
+ * "last SYN + wait" mostly, but a retransmitting attempt is kept longer, so
+ * a sorted list would be walked far on every insertion.
+ */
+enum { HEAP_NONE = UINT32_MAX };
+
+static void heap_set(struct sp_analysis *a, size_t i, struct att *x)
 {
-    if (!x->linked)
-        return;
-    x->linked = false;
-    if (x->prev)
-        x->prev->next = x->next;
-    else
-        a->ahead = x->next;
-    if (x->next)
-        x->next->prev = x->prev;
-    else
-        a->atail = x->prev;
-    x->prev = x->next = NULL;
+    a->heap[i] = x;
+    x->heap_idx = (uint32_t)i;
 }
 
-/* Deadlines only move forward, and mostly to "now + wait": appending and
- * walking back the few entries with later deadlines keeps the list sorted. */
+static void heap_up(struct sp_analysis *a, size_t i)
+{
+    struct att *x = a->heap[i];
+
+    while (i > 0 && a->heap[(i - 1) / 2]->deadline_ns > x->deadline_ns) {
+        heap_set(a, i, a->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(a, i, x);
+}
+
+static void heap_down(struct sp_analysis *a, size_t i)
+{
+    struct att *x = a->heap[i];
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= a->nheap)
+            break;
+        if (c + 1 < a->nheap &&
+            a->heap[c + 1]->deadline_ns < a->heap[c]->deadline_ns)
+            c++;
+        if (a->heap[c]->deadline_ns >= x->deadline_ns)
+            break;
+        heap_set(a, i, a->heap[c]);
+        i = c;
+    }
+    heap_set(a, i, x);
+}
+
+static void att_unlink(struct sp_analysis *a, struct att *x)
+{
+    size_t i = x->heap_idx;
+
+    if (i == HEAP_NONE)
+        return;
+    x->heap_idx = HEAP_NONE;
+    if (i == --a->nheap)
+        return;
+    {
+        struct att *m = a->heap[a->nheap];
+        heap_set(a, i, m);
+        heap_up(a, i);
+        heap_down(a, m->heap_idx);
+    }
+}
+
 static void att_schedule(struct sp_analysis *a, struct att *x, int64_t when)
 {
-    struct att *p;
-
-    att_unlink(a, x);
+    if (x->heap_idx != HEAP_NONE) {
+        /* deadlines only move forward */
+        x->deadline_ns = when;
+        heap_down(a, x->heap_idx);
+        return;
+    }
+    if (a->nheap == a->capheap) {
+        size_t nc = a->capheap ? a->capheap * 2 : 1024;
+        struct att **h = realloc(a->heap, nc * sizeof(*h));
+        if (h == NULL)
+            return; /* kept out of the heap: finalised at the end */
+        a->heap = h;
+        a->capheap = nc;
+    }
     x->deadline_ns = when;
-    x->linked = true;
-    p = a->atail;
-    while (p != NULL && p->deadline_ns > when)
-        p = p->prev;
-    x->prev = p;
-    x->next = p ? p->next : a->ahead;
-    if (x->next)
-        x->next->prev = x;
-    else
-        a->atail = x;
-    if (p)
-        p->next = x;
-    else
-        a->ahead = x;
+    heap_set(a, a->nheap++, x);
+    heap_up(a, x->heap_idx);
+}
+
+static struct att *heap_first(const struct sp_analysis *a)
+{
+    return a->nheap > 0 ? a->heap[0] : NULL;
 }
 
 static void echo_unlink(struct sp_analysis *a, struct echo *x)
@@ -545,6 +593,23 @@ static bool rst_forged(const struct att *x)
     return false;
 }
 
+/*
+ * Evidence about the host itself (it answered echo; a router said it cannot
+ * be reached) speaks for a silent attempt only if it is recent: a host can
+ * come and go during a long capture.
+ */
+static const int64_t EVIDENCE_NEAR_NS = 60 * 1000000000LL;
+
+static bool host_evidence_near(const struct sp_analysis *a,
+                               const struct host *h, int64_t t)
+{
+    /* a router's net/host unreachable tells the run's other silences no
+     * more ICMP is due only while its neighbour resolution is the same */
+    return (h->echo_state == 1 && llabs(h->echo_ns - t) <= EVIDENCE_NEAR_NS) ||
+           (h->route_fail &&
+            llabs(h->rf_ns - t) <= a->cfg.wait_ns + a->cfg.grace_ns);
+}
+
 static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
                      enum sp_reason pending)
 {
@@ -579,7 +644,7 @@ static void classify(struct sp_analysis *a, struct att *x, struct sp_result *r,
         if (x->drops)
             r->reason = SP_REASON_CAPTURE_DROPS;
         else if (a->now_ns - x->last_syn_ns >= a->cfg.wait_ns ||
-                 ((t->host->echo_state == 1 || t->host->route_fail) &&
+                 (host_evidence_near(a, t->host, x->last_syn_ns) &&
                   a->cfg.conclusive_ns > 0 &&
                   a->now_ns - x->last_syn_ns >= a->cfg.conclusive_ns))
             /* the wait passed, or the host answered echo so no late
@@ -675,8 +740,8 @@ static void att_final(struct sp_analysis *a, struct att *x,
 
 static void expire(struct sp_analysis *a)
 {
-    while (a->ahead != NULL && a->ahead->deadline_ns <= a->now_ns)
-        att_final(a, a->ahead, SP_REASON_NO_RESPONSE);
+    while (heap_first(a) != NULL && heap_first(a)->deadline_ns <= a->now_ns)
+        att_final(a, heap_first(a), SP_REASON_NO_RESPONSE);
     while (a->ehead != NULL && a->ehead->deadline_ns <= a->now_ns) {
         struct echo *e = a->ehead;
         echo_unlink(a, e);
@@ -728,6 +793,7 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
         return;
     }
     x->tgt = t;
+    x->heap_idx = HEAP_NONE;
     x->client = p->src;
     x->cport = p->sport;
     x->isn = p->seq;
@@ -758,6 +824,7 @@ static void note_route_fail(struct host *h, const struct sp_packet *p,
     h->rf_type = p->icmp_type;
     h->rf_code = p->icmp_code;
     h->rf_rtt = rtt;
+    h->rf_ns = p->ts_ns;
 }
 
 static void answer(struct sp_analysis *a, struct att *x,
@@ -933,6 +1000,7 @@ static void on_echo_reply(struct sp_analysis *a, const struct sp_packet *p)
     if (h == NULL)
         return;
     h->echo_state = 1;
+    h->echo_ns = p->ts_ns;
     dists_add(&h->strong, sp_ttl_distance(p->ttl));
     if (x->ttl <= a->cfg.trace_ttl_max) {
         hop = path_at(&h->path, x->ttl);
@@ -1113,9 +1181,9 @@ void sp_analysis_drops(struct sp_analysis *a, int64_t now_ns)
 {
     a->have_drop = true;
     a->drop_ns = now_ns;
-    for (struct att *x = a->ahead; x != NULL; x = x->next)
-        if (x->ans == ANS_NONE)
-            x->drops = true;
+    for (size_t i = 0; i < a->nheap; i++)
+        if (a->heap[i]->ans == ANS_NONE)
+            a->heap[i]->drops = true;
 }
 
 void sp_analysis_no_route(struct sp_analysis *a, const struct sp_addr *dst,
@@ -1369,7 +1437,8 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
             ? t->host->echo_reply_ttl
             : (t->host->echo_state == 1 ? dists_mode(&t->host->strong) : -1);
     rec.middlebox_host_answer = t->host_answer_after_forged;
-    if (rec.r.reason == SP_REASON_NO_RESPONSE && t->host->route_fail) {
+    if (rec.r.reason == SP_REASON_NO_RESPONSE && t->host->route_fail &&
+        llabs(t->host->rf_ns - t->best_ns) <= EVIDENCE_NEAR_NS) {
         /* A router said the host cannot be reached for another of its
          * probes: this port's silence is that router's ICMP rate limit (a
          * neighbour failure answers one queued packet per token), not a
@@ -1407,8 +1476,8 @@ void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
     if (end_ns > a->now_ns)
         a->now_ns = end_ns;
     expire(a);
-    while (a->ahead != NULL)
-        att_final(a, a->ahead, pending_reason);
+    while (heap_first(a) != NULL)
+        att_final(a, heap_first(a), pending_reason);
     for (struct tgt *t = a->tfirst; t != NULL; t = t->order_next)
         emit_target(a, t);
 }
@@ -1446,6 +1515,7 @@ void sp_analysis_destroy(struct sp_analysis *a)
     if (a == NULL)
         return;
     free_chain_all(&a->atts, false, false);
+    free(a->heap);
     free_chain_all(&a->echoes, false, false);
     free_chain_all(&a->tgts, false, true);
     free_chain_all(&a->hosts, true, false);
