@@ -218,6 +218,7 @@ static int flood(const char *src, const char *dst, unsigned long count)
         forge_tcp(v6, s, d, (uint16_t)(1024 + i % 60000),
                   (uint16_t)(40000 + i % 20000), 0x14, 0, (uint32_t)i);
     printf("%lu\n", sent);
+    fflush(stdout); /* before any sanitizer report at exit */
     return 0;
 }
 
@@ -268,6 +269,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "forge: %s\n", pcap_geterr(pc));
         return 1;
     }
+    pcap_freecode(&prog);
     while (sent < limit && time(NULL) < end && !stopping) {
         struct pcap_pkthdr *h;
         const u_char *d;
@@ -280,6 +282,7 @@ int main(int argc, char **argv)
         on_packet(d + off, h->caplen - off);
     }
     printf("%lu\n", sent);
+    fflush(stdout); /* before any sanitizer report at exit */
     pcap_close(pc);
     return 0;
 }
