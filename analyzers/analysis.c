@@ -775,7 +775,7 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
         /* TCP stacks double their gap between retransmissions (Linux: 1,
          * 2, 4, 8, ... s): keep a retransmitting attempt open past the next
          * one, so it is not split in two (bounded at a minute) */
-        if (gap * 5 / 2 > keep)
+        if (gap * 5 / 2 > keep && keep < 60 * 1000000000LL)
             keep = gap * 5 / 2 < 60 * 1000000000LL ? gap * 5 / 2
                                                    : 60 * 1000000000LL;
         if (x->ans == ANS_NONE)
