@@ -1319,10 +1319,15 @@ static size_t merge_hops(struct sp_analysis *a, const struct tgt *t,
             (e && (e->echo || e->udp || e->addr.family)))
             last = i;
         /* the path ends where the destination answered both kinds */
-        if (e != NULL && e->echo == SP_HOP_ECHO_REPLY && dest_echo < 0)
+        /* ... or where each kind got its last word: a reply, or an
+         * unreachable (nothing further can answer a probe a router
+         * refused) */
+        if (e != NULL && dest_echo < 0 &&
+            (e->echo == SP_HOP_ECHO_REPLY || e->echo == SP_HOP_UNREACH))
             dest_echo = i;
-        if (s != NULL && (s->syn == SP_HOP_SYN_ACK || s->syn == SP_HOP_RST) &&
-            dest_syn < 0)
+        if (s != NULL && dest_syn < 0 &&
+            (s->syn == SP_HOP_SYN_ACK || s->syn == SP_HOP_RST ||
+             s->syn == SP_HOP_UNREACH))
             dest_syn = i;
     }
     if (dest_echo > 0 || dest_syn > 0) {

@@ -422,6 +422,27 @@ group_trace() {
         done
     fi
 
+    # a RST forged at r2 (TTL evidence), and the late host-unreachable of a
+    # down host matched to its own probe at hop 3: fresh lab (ICMP budgets)
+    if lab_new r2-rst; then
+        for f in 4 6; do
+            S=${A[S$f]}
+            if [ "$f" = 4 ]; then TC=("${TC4[@]}"); else TC=("${TC6[@]}"); fi
+            c="trace v$f r2-rst"
+            sp --trace -p 8443 "$S" --json
+            expect_run "$c" 1 1
+            expectv "$c" "$S" 8443 r2-rst "$f"
+            info "$c" "hops: $(tline "$S" 8443 | jq -c '[.hops[]? | "\(.ttl) \(.addr) syn=\(.syn) echo=\(.echo)"]')"
+            c="trace v$f host-down"
+            sp --trace -p 80 "${A[DOWN$f]}" --json
+            expect_run "$c" 1 1
+            expectv "$c" "${A[DOWN$f]}" 80 host-down "$f" \
+                "${TC[@]}" ".hops[-1].ttl=4" \
+                ".hops[] | select(.ttl == 4) | .syn=icmp-host-unreachable"
+            info "$c" "wall time $MS ms; hops: $(tline "${A[DOWN$f]}" 80 | jq -c '[.hops[]? | "\(.ttl) \(.addr) syn=\(.syn) echo=\(.echo)"]')"
+        done
+    fi
+
     if lab_new srv-drop; then
         for f in 4 6; do
             S=${A[S$f]}
