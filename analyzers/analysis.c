@@ -703,17 +703,6 @@ static void att_final(struct sp_analysis *a, struct att *x,
         }
     }
     classify(a, x, &r, pending);
-    if (x->syn_ttl <= a->cfg.trace_ttl_max && x->ans != ANS_NONE) {
-        /* an answer to a TTL-limited SYN: it places its sender on the path */
-        struct sp_hop *h = path_at(&t->path, x->syn_ttl);
-        if (h != NULL) {
-            h->syn = x->ans == ANS_SYNACK ? SP_HOP_SYN_ACK
-                     : x->ans == ANS_RST  ? SP_HOP_RST
-                                          : SP_HOP_UNREACH;
-            h->syn_reason = (uint8_t)r.reason;
-            path_note(&t->path, x->syn_ttl, &x->ans_src, x->ans_rtt);
-        }
-    }
     a->attempts++;
     t->counts[r.verdict]++;
     {

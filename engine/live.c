@@ -90,7 +90,7 @@ struct live {
  * neither stalls nor shortens a wait, but expressed in the wall-clock time
  * of the run's start, because pcap stamps packets with the real-time clock.
  */
-static int64_t now_ns(void)
+int64_t sp_now_ns(void)
 {
     static int64_t offset; /* real-time minus monotonic, read once */
     struct timespec ts;
@@ -530,7 +530,7 @@ static int live_scan(struct live *lv, struct sp_source *srcp,
     rc = lv->craft != NULL ? sp_scan_run(&io, &sum, &err) : 0;
     sp_capture_stop(cap);
     sp_capture_join(cap, NULL);
-    sp_source_mark_end(srcp, now_ns());
+    sp_source_mark_end(srcp, sp_now_ns());
     sp_source_stats(srcp, &st);
     sum.capture_drops = st.drops + sp_queue_drops(q);
     sum.incomplete = sp_signal_seen != 0 || rc != 0;
@@ -746,12 +746,12 @@ int sp_run_live(const struct sp_config *cfg)
         fprintf(stderr, "synprobe: %s\n", err.msg);
         goto done;
     }
-    start = now_ns();
+    start = sp_now_ns();
     lv.tok_ns = start;
     lv.tokens = 64;
 
     for (;;) {
-        int64_t now = now_ns();
+        int64_t now = sp_now_ns();
         bool busy = false;
         size_t n;
 
@@ -840,7 +840,7 @@ int sp_run_live(const struct sp_config *cfg)
         n = sp_queue_pop(q, evs, 256, busy ? 5 : 0);
         for (size_t i = 0; i < n; i++)
             sp_engine_handle_event(lv.an, &evs[i], &counts);
-        sp_analysis_tick(lv.an, now_ns());
+        sp_analysis_tick(lv.an, sp_now_ns());
         if (now - last_drop_check > 100LL * MS) {
             uint64_t d = sp_capture_drops(cap) + sp_queue_drops(q);
             last_drop_check = now;
@@ -855,8 +855,8 @@ int sp_run_live(const struct sp_config *cfg)
     note_retried_hops(&lv);
     /* let the capture deliver what is on its way, then stop it */
     {
-        int64_t until = now_ns() + 20LL * MS;
-        while (now_ns() < until) {
+        int64_t until = sp_now_ns() + 20LL * MS;
+        while (sp_now_ns() < until) {
             size_t n = sp_queue_pop(q, evs, 256, 5);
             for (size_t i = 0; i < n; i++)
                 sp_engine_handle_event(lv.an, &evs[i], &counts);
@@ -879,7 +879,7 @@ int sp_run_live(const struct sp_config *cfg)
         capture_failed = true;
     }
     cap = NULL;
-    end_ns = now_ns();
+    end_ns = sp_now_ns();
     sp_source_mark_end(srcp, end_ns);
     {
         struct sp_capture_stats st;

@@ -219,6 +219,13 @@ static void finish_line(struct sp_output *o)
         o->failed = true;
 }
 
+/* The summary ends a run: always flushed, whatever flush_each says. */
+static void flush_now(struct sp_output *o)
+{
+    if (fflush(o->o.out) != 0 || ferror(o->o.out))
+        o->failed = true;
+}
+
 static void json_attempt(void *st, const struct sp_attempt_rec *a)
 {
     struct sp_output *o = st;
@@ -304,9 +311,7 @@ static void json_summary(void *st, const struct sp_summary *s)
             (unsigned long long)s->invalid,
             (unsigned long long)s->capture_drops,
             s->incomplete ? "true" : "false");
-    if (fflush(f) != 0)
-        o->failed = true;
-    finish_line(o);
+    flush_now(o);
 }
 
 /* ---- text ------------------------------------------------------------------
@@ -617,9 +622,7 @@ static void text_summary(void *st, const struct sp_summary *s)
             (unsigned long long)s->invalid,
             (unsigned long long)s->capture_drops,
             s->incomplete ? " (incomplete)" : "");
-    if (fflush(f) != 0)
-        o->failed = true;
-    finish_line(o);
+    flush_now(o);
 }
 
 struct sp_output *sp_output_create(const struct sp_output_opts *opts)

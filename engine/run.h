@@ -8,6 +8,7 @@
 #define SP_ENGINE_RUN_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "engine/records.h"
 
@@ -18,6 +19,13 @@ struct sp_event;
 
 /* Set by the signal handler: 0, SIGINT or SIGTERM. */
 extern volatile sig_atomic_t sp_signal_seen;
+
+/*
+ * The live engine's clock in ns: monotonic (a wall-clock step neither stalls
+ * nor shortens a wait), expressed in the real time of the first call, since
+ * pcap stamps packets with the real-time clock. Any thread.
+ */
+int64_t sp_now_ns(void);
 
 /* Installs SIGINT/SIGTERM handlers (no SA_RESTART) and ignores SIGPIPE. */
 void sp_run_signals(void);

@@ -113,14 +113,6 @@ struct scan {
     struct sp_err send_err;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void sleep_ns(int64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000LL),
@@ -168,15 +160,15 @@ static void *sender_main(void *arg)
                      : rate >= 100 ? (unsigned)(rate / 100)
                                    : 1;
     double tokens = batch;
-    int64_t last = now_ns();
+    int64_t last = sp_now_ns();
     unsigned queued = 0;
 
     for (int pass = 0; pass <= cfg->retries && !atomic_load(&s->stop); pass++) {
         bool any = false;
         if (pass > 0) {
             /* give the last pass's answers time to come back first */
-            int64_t until = now_ns() + 1000 * MS;
-            while (now_ns() < until && !atomic_load(&s->stop))
+            int64_t until = sp_now_ns() + 1000 * MS;
+            while (sp_now_ns() < until && !atomic_load(&s->stop))
                 sleep_ns(10 * MS);
         }
         for (uint64_t i = 0; i < s->npairs && !atomic_load(&s->stop); i++) {
@@ -191,7 +183,7 @@ static void *sender_main(void *arg)
             any = true;
             spec_for(s, a, port, (unsigned)pass, &sp);
             atomic_store_explicit(&s->sent_ms[p],
-                                  (uint32_t)((now_ns() - s->t0) / MS),
+                                  (uint32_t)((sp_now_ns() - s->t0) / MS),
                                   memory_order_relaxed);
             s->send_rc = sp_craft_queue(s->io->craft, &sp, &s->send_err);
             if (s->send_rc != 0)
@@ -200,7 +192,7 @@ static void *sender_main(void *arg)
                 continue;
             /* the token bucket is held per batch, not per packet */
             for (;;) {
-                int64_t now = now_ns();
+                int64_t now = sp_now_ns();
                 tokens += (double)(now - last) / 1e9 * rate;
                 last = now;
                 if (tokens > 2.0 * batch + rate / 100)
@@ -461,7 +453,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
         sp_perm_init(&s->perm, s->npairs, k0, k1);
     }
     wait_ns = (int64_t)(io->cfg->wait_s * 1e9);
-    s->t0 = now_ns();
+    s->t0 = sp_now_ns();
     last_progress = s->t0;
     /* a progress line for runs expected to take more than a few seconds */
     verbose_progress =
@@ -494,7 +486,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
                 evs[i].result != SP_DECODE_OTHER)
                 on_packet(s, &evs[i].pkt, sum);
         }
-        now = now_ns();
+        now = sp_now_ns();
         {
             uint64_t d = sp_capture_drops(io->cap) + sp_queue_drops(io->q);
             if (d > first_drop_seen && drop_ms < 0)
@@ -521,7 +513,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     atomic_store(&s->stop, true);
     pthread_join(sender, NULL);
     if (verbose_progress)
-        progress(s, sum, now_ns(), sum->capture_drops, true);
+        progress(s, sum, sp_now_ns(), sum->capture_drops, true);
     if (s->send_rc != 0) {
         *err = s->send_err;
         rc = s->send_rc;
