@@ -144,6 +144,11 @@ struct tgt {
     bool answered;
     unsigned trace_silent; /* silent trace probes that waited out */
     struct path path;      /* SYN trace */
+    /* the first ICMP error that answered one of its SYNs, when it came
+     * (the live engine paces retries by that router before the attempt
+     * ends) */
+    struct sp_addr icmp_from;
+    uint8_t icmp_ttl;
 };
 
 enum ans_kind { ANS_NONE = 0, ANS_SYNACK, ANS_RST, ANS_ICMP };
@@ -521,9 +526,14 @@ static int locate(const struct tgt *t, const struct sp_addr *from, int ttl)
 
     if (t->path.n == 0 && t->host->path.n == 0)
         return ttl >= 0 ? sp_ttl_distance((uint8_t)ttl) : -1;
+    /* the lowest TTL it answered at, in either path: a router refuses the
+     * probes that pass its own hop, so its later rows are not its place */
     k = path_find(&t->path, from);
-    if (k < 0)
-        k = path_find(&t->host->path, from);
+    {
+        int kh = path_find(&t->host->path, from);
+        if (kh > 0 && (k < 0 || kh < k))
+            k = kh;
+    }
     if (k < 0 && sp_addr_eq(from, &t->host->addr) &&
         t->host->echo_reply_ttl > 0)
         k = t->host->echo_reply_ttl;
@@ -828,6 +838,10 @@ static void answer(struct sp_analysis *a, struct att *x,
             x->icmp_type = p->icmp_type;
             x->icmp_code = p->icmp_code;
             note_route_fail(x->tgt->host, p, x->ans_rtt);
+            if (x->tgt->icmp_from.family == 0) {
+                x->tgt->icmp_from = p->src;
+                x->tgt->icmp_ttl = p->ttl;
+            }
         }
         x->tgt->answered = true;
         if (x->syn_ttl <= a->cfg.trace_ttl_max) {
@@ -1258,6 +1272,20 @@ int sp_analysis_hop_icmp_errors(struct sp_analysis *a,
     return h != NULL ? (int)h->icmp_errors : -1;
 }
 
+bool sp_analysis_icmp_answer(struct sp_analysis *a, const struct sp_addr *dst,
+                             uint16_t port, int *hop, int *errors)
+{
+    struct tgt *t = tgt_get(a, dst, port, false);
+    struct host *h;
+
+    if (t == NULL || t->icmp_from.family == 0)
+        return false;
+    *hop = sp_ttl_distance(t->icmp_ttl);
+    h = host_get(a, &t->icmp_from, false);
+    *errors = h != NULL ? (int)h->icmp_errors : 0;
+    return true;
+}
+
 void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
                           uint16_t port, int ttl, enum sp_hop_note note)
 {
@@ -1358,12 +1386,12 @@ static size_t merge_hops(struct sp_analysis *a, const struct tgt *t,
         }
         out[m++] = h;
     }
-    /* a SYN that stayed silent at a router that answered our other probes
-     * beyond its burst: rate limiting, not (necessarily) a drop */
+    /* a SYN or echo that stayed silent at a router that answered our other
+     * probes beyond its burst: rate limiting, not (necessarily) a drop */
     for (size_t i = 0; i < m; i++) {
         const struct host *r;
-        if (out[i].syn != SP_HOP_NONE || out[i].addr.family == 0 ||
-            out[i].note != SP_NOTE_NONE)
+        if ((out[i].syn != SP_HOP_NONE && out[i].echo != SP_HOP_NONE) ||
+            out[i].addr.family == 0 || out[i].note != SP_NOTE_NONE)
             continue;
         r = host_get(a, &out[i].addr, false);
         if (r != NULL && r->icmp_errors >= 6)

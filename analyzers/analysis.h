@@ -123,6 +123,14 @@ int sp_analysis_hop_icmp_errors(struct sp_analysis *a,
                                 int ttl);
 
 /* Attaches a note (rate-limited, loss) to a hop of a target's SYN path. */
+/*
+ * Where the first ICMP error that answered a SYN to (dst, port) came from:
+ * its hop (by the error's own distance) and how many matching errors that
+ * sender has sent us. False if no ICMP error answered one.
+ */
+bool sp_analysis_icmp_answer(struct sp_analysis *a, const struct sp_addr *dst,
+                             uint16_t port, int *hop, int *errors);
+
 void sp_analysis_hop_note(struct sp_analysis *a, const struct sp_addr *dst,
                           uint16_t port, int ttl, enum sp_hop_note note);
 

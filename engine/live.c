@@ -55,6 +55,13 @@ enum {
 static const int icmp_burst = 6;                 /* Linux XRLIM_BURST_FACTOR */
 static const int64_t retry_gap_ns = 400LL * MS;  /* between tries */
 static const int64_t trace_head_ns = 150LL * MS; /* full probes go first */
+/* tries sent to a router known to be rate-limiting (one a second) do not
+ * count against --retries, up to this many */
+static const int max_free_tries = 8;
+/* a full-TTL SYN unanswered this long is silent, for refresh_rej */
+static const int64_t silent_after_ns = 200LL * MS;
+/* how long silence beside a router's refusals is read as rate limiting */
+static const int64_t pace_budget_ns = 10000LL * MS;
 
 struct job {
     uint32_t tgt;  /* index into targets */
@@ -64,7 +71,17 @@ struct job {
     bool echo;
     bool done;
     uint8_t answered_try; /* the try that drew the answer, 0 if none */
+    uint8_t free_tries;   /* tries paced on a rate-limiting router */
     int64_t last_ns;
+};
+
+/* A router whose ICMP error decided one of a target's ports: it will
+ * likely answer the target's other ports too, at the same hop. */
+struct rej {
+    int hop;      /* 0: none */
+    int errors;   /* matching ICMP errors it has sent us */
+    bool silent;  /* another port's full-TTL SYN got no answer */
+    bool limited; /* it looks rate-limiting */
 };
 
 struct live {
@@ -72,6 +89,7 @@ struct live {
     struct sp_target_list tl;
     struct sp_addr *src; /* per target */
     bool *noroute;       /* per target */
+    struct rej *rej;     /* per target, refreshed every round */
     struct job *jobs;
     size_t njobs, capjobs;
     struct sp_cookie_key key;
@@ -323,6 +341,8 @@ static void build_filter(const struct live *lv, bool inbound, char *buf,
 /* ---- sending
  * ------------------------------------------------------------------ */
 
+static int job_router(struct live *lv, const struct job *j, bool *limited);
+
 static int send_job(struct live *lv, struct job *j, int64_t now,
                     struct sp_err *err)
 {
@@ -350,7 +370,10 @@ static int send_job(struct live *lv, struct job *j, int64_t now,
         s.seq = (uint32_t)c;
         sent_add(lv, probe_key(lv, &s.dst, s.sport, s.dport, s.seq, false));
     }
-    lv->ttl_last_ns[j->ttl] = now;
+    {
+        bool limited;
+        lv->ttl_last_ns[job_router(lv, j, &limited)] = now;
+    }
     rc = sp_craft_send(lv->craft, &s, err);
     j->tries++;
     j->last_ns = now;
@@ -358,21 +381,84 @@ static int send_job(struct live *lv, struct job *j, int64_t now,
 }
 
 /*
- * Per-router pacing of trace retries: once the router that answers at a TTL
- * has sent its burst of ICMP errors, it answers at most one more a second,
- * so a retry sooner would be silenced again. Routers below their burst are
- * not paced, which keeps the common case (one port) fast.
+ * Finds, for every target, the router whose ICMP errors refused some of its
+ * ports (the one that sent the most), and whether it looks rate-limiting:
+ * it sent its burst, or another port's full-TTL SYN stayed silent while it
+ * answered its siblings (its budget may have gone to an earlier run). The
+ * second reading holds for pace_budget_ns only, so a router that truly
+ * drops some ports while it refuses others costs a bounded wait.
+ */
+static void refresh_rej(struct live *lv, int64_t now, int64_t start)
+{
+    for (size_t i = 0; i < lv->tl.n; i++) {
+        lv->rej[i].hop = 0;
+        lv->rej[i].errors = -1;
+        lv->rej[i].limited = false;
+        lv->rej[i].silent = false;
+    }
+    for (size_t k = 0; k < lv->njobs; k++) {
+        const struct job *j = &lv->jobs[k];
+        struct rej *r = &lv->rej[j->tgt];
+        int hop, e;
+        if (j->ttl != FULL_TTL || j->echo)
+            continue;
+        if (sp_analysis_icmp_answer(lv->an, &lv->tl.v[j->tgt].addr, j->port,
+                                    &hop, &e)) {
+            if (hop < FULL_TTL && e > r->errors) {
+                r->hop = hop;
+                r->errors = e;
+            }
+        } else if (j->tries > 0 && now - j->last_ns >= silent_after_ns) {
+            r->silent = true;
+        }
+    }
+    for (size_t i = 0; i < lv->tl.n; i++) {
+        struct rej *r = &lv->rej[i];
+        r->limited =
+            r->hop != 0 && (r->errors >= icmp_burst - 1 ||
+                            (r->silent && now - start < pace_budget_ns));
+    }
+}
+
+/*
+ * The hop whose router is expected to answer j (0: the host, or nobody
+ * known), and whether that router is rate-limiting. A TTL-limited probe's
+ * router is whoever answered at its TTL; a full-TTL SYN's is a router that
+ * already refused another port of the same target with an ICMP error.
+ */
+static int job_router(struct live *lv, const struct job *j, bool *limited)
+{
+    const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
+    const struct rej *r = &lv->rej[j->tgt];
+
+    *limited = false;
+    if (j->ttl == FULL_TTL) {
+        if (j->echo || r->hop == 0)
+            return 0;
+        *limited = r->limited;
+        return r->hop;
+    }
+    *limited = sp_analysis_hop_icmp_errors(
+                   lv->an, a, j->echo ? sp_cli_port_at(lv->cfg, 0) : j->port,
+                   j->ttl) >= icmp_burst - 1 ||
+               (r->hop == j->ttl && r->limited);
+    return j->ttl;
+}
+
+/*
+ * Per-router pacing: a router that is rate-limiting answers at most one
+ * more ICMP error a second, so a probe to it sooner would be silenced
+ * again. Probes are tried in job order (the full-TTL SYNs that decide
+ * verdicts first), so they get the router's next answer before the rows of
+ * the hop table do. Other routers are not paced, which keeps the common
+ * case (one port) fast.
  */
 static bool paced_ok(struct live *lv, const struct job *j, int64_t now)
 {
-    const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
-    uint16_t port = j->echo ? sp_cli_port_at(lv->cfg, 0) : j->port;
+    bool limited;
+    int hop = job_router(lv, j, &limited);
 
-    if (j->ttl == FULL_TTL)
-        return true;
-    if (sp_analysis_hop_icmp_errors(lv->an, a, port, j->ttl) < icmp_burst - 1)
-        return true;
-    return now - lv->ttl_last_ns[j->ttl] >= 1100LL * MS;
+    return hop == 0 || !limited || now - lv->ttl_last_ns[hop] >= 1100LL * MS;
 }
 
 /* Token bucket: true if one more packet may go now. The burst lets a trace
@@ -414,6 +500,31 @@ static bool job_answered(struct live *lv, const struct job *j)
     }
 }
 
+/*
+ * A silent row of the hop table need not wait for the next answer of a
+ * rate-limiting router when that router is already known at this TTL (from
+ * another port's row or the echo path) and the verdict the row would
+ * illustrate is decided: the row reads "none", noted rate-limited. Rows of
+ * a port still silent keep their retries: they place its drop.
+ */
+static bool row_settled(struct live *lv, const struct job *j)
+{
+    const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
+    bool limited;
+
+    if (j->ttl == FULL_TTL)
+        return false;
+    if (sp_analysis_hop_icmp_errors(
+            lv->an, a, j->echo ? sp_cli_port_at(lv->cfg, 0) : j->port, j->ttl) <
+        0)
+        return false;
+    job_router(lv, j, &limited);
+    if (!limited)
+        return false;
+    return j->echo ? sp_analysis_echo_alive(lv->an, a)
+                   : sp_analysis_answered(lv->an, a, j->port);
+}
+
 /* The TTL beyond which trace probes to (target, port) need no retry: the
  * lowest TTL that drew a terminal answer, else the host's distance. */
 static int trace_limit(struct live *lv, uint32_t t, uint16_t port, bool echo)
@@ -438,6 +549,17 @@ static int trace_limit(struct live *lv, uint32_t t, uint16_t port, bool echo)
             h != SP_HOP_TIME_EXCEEDED)
             return k < lim ? k : lim;
     }
+    if (!echo) {
+        /* a router at hop r refused the port: the SYN's rows end there, one
+         * row further showing the refusal, unless the router is spending
+         * its ICMP budget (its rows before other ports' verdicts) */
+        int r, errors;
+        if (sp_analysis_icmp_answer(lv->an, a, port, &r, &errors) && r > 0) {
+            int end = errors >= icmp_burst - 1 ? r : r + 1;
+            if (end < lim)
+                lim = end;
+        }
+    }
     return lim;
 }
 
@@ -453,13 +575,29 @@ static void note_retried_hops(struct live *lv)
         const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
         enum sp_hop_answer h;
         bool lost;
-        if (j->ttl == FULL_TTL || j->answered_try < 2)
+        int ttl = j->ttl;
+        if (j->answered_try < 2)
             continue;
+        if (ttl == FULL_TTL) {
+            /* the full-TTL probe's answer is the host's own row, if the
+             * host answered it (a router's unreachable may be rate-limited:
+             * no note then) */
+            ttl = sp_analysis_host_distance(lv->an, a);
+            if (ttl <= 0 || ttl > lv->cfg->max_hops)
+                continue;
+        }
         /* hosts do not rate-limit SYN-ACKs, RSTs or echo replies: an answer
          * of theirs that needed a retry was lost on the way */
-        h = j->echo ? SP_HOP_NONE
-                    : sp_analysis_hop(lv->an, a, j->port, j->ttl, true);
-        lost = h == SP_HOP_SYN_ACK || h == SP_HOP_RST;
+        h = sp_analysis_hop(lv->an, a, j->echo ? 0 : j->port, ttl, !j->echo);
+        if (j->echo)
+            for (size_t p = 0; p < sp_cli_port_count(lv->cfg) &&
+                               (h == SP_HOP_NOT_SENT || h == SP_HOP_NONE);
+                 p++)
+                h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p), ttl,
+                                    false);
+        lost = h == SP_HOP_SYN_ACK || h == SP_HOP_RST || h == SP_HOP_ECHO_REPLY;
+        if (j->ttl == FULL_TTL && !lost)
+            continue;
         for (size_t p = 0; p < sp_cli_port_count(lv->cfg); p++) {
             uint16_t port = sp_cli_port_at(lv->cfg, p);
             bool limited;
@@ -467,9 +605,9 @@ static void note_retried_hops(struct live *lv)
                 continue;
             /* a router that sent no more than its burst still had tokens:
              * its missing answer was lost, not rate-limited */
-            limited = !lost && sp_analysis_hop_icmp_errors(
-                                   lv->an, a, port, j->ttl) >= icmp_burst;
-            sp_analysis_hop_note(lv->an, a, port, j->ttl,
+            limited = !lost && sp_analysis_hop_icmp_errors(lv->an, a, port,
+                                                           ttl) >= icmp_burst;
+            sp_analysis_hop_note(lv->an, a, port, ttl,
                                  limited ? SP_NOTE_RATE_LIMITED : SP_NOTE_LOSS);
         }
     }
@@ -628,7 +766,8 @@ int sp_run_live(const struct sp_config *cfg)
     }
     lv.src = calloc(lv.tl.n, sizeof(*lv.src));
     lv.noroute = calloc(lv.tl.n, sizeof(*lv.noroute));
-    if (lv.src == NULL || lv.noroute == NULL)
+    lv.rej = calloc(lv.tl.n, sizeof(*lv.rej));
+    if (lv.src == NULL || lv.noroute == NULL || lv.rej == NULL)
         goto nomem;
     for (size_t i = 0; i < lv.tl.n; i++) {
         struct sp_addr s;
@@ -780,10 +919,13 @@ int sp_run_live(const struct sp_config *cfg)
                 }
             }
         }
+        refresh_rej(&lv, now, start);
         for (size_t k = 0; k < lv.njobs; k++) {
             struct job *j = &lv.jobs[k];
             const struct sp_addr *ta = &lv.tl.v[j->tgt].addr;
             int64_t wait;
+            bool limited;
+            int allowed;
             if (j->done)
                 continue;
             if (j->tries > 0 && job_answered(&lv, j)) {
@@ -799,20 +941,34 @@ int sp_run_live(const struct sp_config *cfg)
                 j->done = true;
                 continue;
             }
-            if (j->ttl != FULL_TTL && j->tries > 0 &&
+            if (j->ttl != FULL_TTL &&
                 j->ttl > trace_limit(&lv, j->tgt, j->port, j->echo)) {
-                j->done = true; /* beyond where the path ends */
+                /* beyond where the path ends: not sent, or not again */
+                j->done = true;
                 continue;
             }
-            if (j->tries == 0 ||
-                (j->tries <= cfg->retries &&
-                 now - j->last_ns >= retry_gap_ns
-                                         << (j->tries < 5 ? j->tries - 1 : 4) &&
+            if (row_settled(&lv, j)) {
+                j->done = true;
+                continue;
+            }
+            /* a router known to be rate-limiting is asked once a second
+             * (paced_ok), first tries too, and those tries are free: its
+             * silence is its budget, not an answer */
+            job_router(&lv, j, &limited);
+            allowed = cfg->retries + j->free_tries;
+            if ((j->tries == 0 && (!limited || paced_ok(&lv, j, now))) ||
+                (j->tries > 0 && j->tries <= allowed &&
+                 now - j->last_ns >=
+                     (limited ? retry_gap_ns
+                              : retry_gap_ns
+                                    << (j->tries < 5 ? j->tries - 1 : 4)) &&
                  paced_ok(&lv, j, now))) {
                 if (!take_token(&lv, now)) {
                     busy = true;
                     break;
                 }
+                if (limited && j->free_tries < max_free_tries)
+                    j->free_tries++;
                 if (send_job(&lv, j, now, &err) == SP_ENOROUTE &&
                     j->ttl == FULL_TTL && !j->echo) {
                     sp_analysis_no_route(lv.an, ta, j->port,
@@ -822,7 +978,7 @@ int sp_run_live(const struct sp_config *cfg)
                 busy = true;
                 continue;
             }
-            if (j->tries <= cfg->retries) {
+            if (j->tries <= allowed) {
                 busy = true;
                 continue;
             }
@@ -924,6 +1080,7 @@ done:
     sp_targets_free(&lv.tl);
     free(lv.src);
     free(lv.noroute);
+    free(lv.rej);
     free(lv.jobs);
     free(lv.sent);
     return status;

@@ -74,7 +74,9 @@ bool sp_queue_push(struct sp_queue *q, const struct sp_event *ev)
          * packet. The consumer is woken once a batch has gathered, and its
          * own short timed waits bound the latency of the rest. */
         q->ring[(q->head + q->count) % q->cap] = *ev;
-        if (++q->count == LIVE_WAKE_BATCH)
+        /* ... but the end of the capture wakes it at once: the engine
+         * waits for it, up to a second */
+        if (++q->count == LIVE_WAKE_BATCH || ev->type == SP_EV_END)
             pthread_cond_signal(&q->not_empty);
     } else {
         q->drops++;

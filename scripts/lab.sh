@@ -57,9 +57,11 @@
 #   srv-drop             s  input:   tcp dport 8443 drop
 #   srv-reject           s  input:   tcp dport 8443 reject (ICMP 3/3, ICMPv6 1/4)
 #   r2-drop              r2 forward: tcp dport 8443 drop   (alias: r2-drop-port)
-#   r2-reject            r2 forward: tcp dport 8443 reject with icmpx
-#                        admin-prohibited (3/13, 1/1)  (alias: r2-ratelimit-reject;
-#                        Linux ICMP rate limits are on by default)
+#   r2-reject            r2 forward: tcp dport 8443 and 9001-9008 reject with
+#                        icmpx admin-prohibited (3/13, 1/1)  (alias:
+#                        r2-ratelimit-reject; Linux ICMP rate limits are on by
+#                        default: a trace of 8443-8451 or 9001-9008 needs more
+#                        ICMP errors from r2 than its burst of about 6)
 #   r2-rst               r2 forward: tcp dport 8443 reject with tcp reset
 #   r2-quiet             r2 output:  drop the ICMP/ICMPv6 time-exceeded it generates
 #   lossy                r2 forward: drop SYNs (SYN set, ACK clear) to tcp/8443 and
@@ -93,6 +95,7 @@ LAB4=198.18.0.0/16; LAB6=fd53:7970::/32       # the client's only routes
 OPEN_PORTS="80 8080 8443"
 CLOSED_PORT=81
 FILTER_PORT=8443
+REJECT_MORE=9001-9008    # more ports r2-reject rejects (ICMP rate limit tests)
 NODES="c r1 r2 r3 s"
 
 SCENARIOS="open srv-drop srv-reject r2-drop r2-reject r2-rst r3-noroute host-down
@@ -166,7 +169,7 @@ build_rules() {
             srv-reject) RULES[s:input]+="tcp dport $FILTER_PORT counter reject"$'\n' ;;
             r2-drop) RULES[r2:forward]+="tcp dport $FILTER_PORT counter drop"$'\n' ;;
             r2-reject)
-                RULES[r2:forward]+="tcp dport $FILTER_PORT counter reject with icmpx admin-prohibited"$'\n' ;;
+                RULES[r2:forward]+="tcp dport { $FILTER_PORT, $REJECT_MORE } counter reject with icmpx admin-prohibited"$'\n' ;;
             r2-rst) RULES[r2:forward]+="tcp dport $FILTER_PORT counter reject with tcp reset"$'\n' ;;
             r2-quiet)
                 RULES[r2:output]+="icmp type time-exceeded counter drop"$'\n'
@@ -385,6 +388,7 @@ SP_LAB_CLIENT_NOROUTE6=$CNRT6
 SP_LAB_OPEN_PORTS='$OPEN_PORTS'
 SP_LAB_CLOSED_PORT=$CLOSED_PORT
 SP_LAB_FILTER_PORT=$FILTER_PORT
+SP_LAB_REJECT_MORE=$REJECT_MORE
 SP_LAB_SCENARIO=${SCEN_LIST:-}
 EOF
 }

@@ -420,6 +420,27 @@ group_trace() {
                 ".hops[-1].ttl=4"
             info "$c" "hops: $(tline "$S" 8443 | jq -c '[.hops[] | "\(.ttl) \(.addr) syn=\(.syn) echo=\(.echo)"]')"
         done
+        # Eight ports r2 refuses: more ICMP errors than its burst of about
+        # 6 (then 1/s). Every port is still rejected at hop 2 by r2 (the
+        # retries of the verdict probes are paced on r2 and go first), and
+        # no row of r2 reads as a quiet router: its silent rows are noted
+        # rate-limited.
+        local p np
+        for f in 4 6; do
+            S=${A[S$f]}
+            c="trace v$f r2-reject rate-limited"
+            sp --trace -p 9001-9008 "$S" --json
+            expect_run "$c" 1 8
+            for p in 9001 9002 9003 9004 9005 9006 9007 9008; do
+                expectv "$c" "$S" "$p" r2-reject "$f" \
+                    "row(1) | split(\" \")[0]=${A[R1$f]}" \
+                    "row(2) | split(\" \")[0]=${A[R2$f]}" \
+                    "[.hops[] | select(.note == \"quiet\")] | length=0"
+            done
+            np=$(jq -s '[.[] | select(.type == "target") | .hops[] | select(.note == "rate-limited")] | length' "$OUT")
+            check "$c" "rows noted rate-limited (r1 and r2 spent their burst)" yes "$([ "${np:-0}" -gt 0 ] && echo yes || echo "no ($np)")"
+            info "$c" "wall time $MS ms; $np rows noted rate-limited; 9008: $(tline "$S" 9008 | jq -c '[.hops[]? | "\(.ttl) \(.addr) syn=\(.syn) echo=\(.echo) \(.note)"]')"
+        done
     fi
 
     # a RST forged at r2 (TTL evidence), and the late host-unreachable of a
@@ -493,28 +514,35 @@ group_trace() {
     # Deterministic loss at r2 (every 3rd SYN to 8443 and every 3rd echo
     # request, per family; counters start at 0): plain probes 1 and 2 pass,
     # probe 3's first SYN (#2) is dropped (a retry, #3, must find the port
-    # open), probe 4 passes (#4), then a trace whose first SYN through r2
-    # (#5) and every third one after it vanish, and so do every third echo.
+    # open). The trace's full-TTL SYN (#4) passes and tells the distance;
+    # its TTL-3 SYN (#5) vanishes beyond r2, and only its retry draws r3's
+    # time-exceeded: hop 3 carries the note `loss`, never rate-limited or
+    # quiet (r3 sent far fewer ICMP errors than its burst). Probe 4 follows.
     if lab_new lossy; then
         local i
         for f in 4 6; do
             S=${A[S$f]}
             if [ "$f" = 4 ]; then TC=("${TC4[@]}"); else TC=("${TC6[@]}"); fi
-            for i in 1 2 3 4; do
+            for i in 1 2 3 trace 4; do
+                if [ "$i" = trace ]; then
+                    c="lossy v$f trace"
+                    sp --trace -p 8443 "$S" --json
+                    expect_run "$c" 0 1
+                    expectv "$c" "$S" 8443 open "$f" \
+                        ".hops[] | select(.ttl <= 3) | .syn=time-exceeded,time-exceeded,time-exceeded" \
+                        ".hops[-1].ttl=4" \
+                        "[.hops[] | select(.note == \"loss\") | .ttl | tostring] | join(\",\")=3" \
+                        "[.hops[] | select(.note != null and .note != \"loss\")] | length=0" \
+                        "[.hops[] | select(.syn == \"none\" and .echo == \"none\" and .note == null)] | length=0"
+                    info "$c" "notes: [$(tline "$S" 8443 | jq -r "$JQDEFS notes")], verdicts $(tline "$S" 8443 | jq -c .verdicts), $(tline "$S" 8443 | jq '.hops | length') hops, $MS ms"
+                    continue
+                fi
                 c="lossy v$f probe $i"
                 sp -p 8443 "$S" --json
                 expect_run "$c" 0 1
                 expectv "$c" "$S" 8443 open "$f"
                 info "$c" "verdicts $(tline "$S" 8443 | jq -c .verdicts), $MS ms"
             done
-            c="lossy v$f trace"
-            sp --trace -p 8443 "$S" --json
-            expect_run "$c" 0 1
-            expectv "$c" "$S" 8443 open "$f" \
-                ".hops[] | select(.ttl <= 3) | .syn=time-exceeded,time-exceeded,time-exceeded" \
-                ".hops[-1].ttl=4" \
-                "[.hops[] | select(.syn == \"none\" and .echo == \"none\" and .note == null)] | length=0"
-            info "$c" "notes: [$(tline "$S" 8443 | jq -r "$JQDEFS notes")], verdicts $(tline "$S" 8443 | jq -c .verdicts), $(tline "$S" 8443 | jq '.hops | length') hops, $MS ms"
         done
     fi
     lab_drop
