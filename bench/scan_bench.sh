@@ -10,6 +10,15 @@
 # (counted by nftables on the server, independently of the tools).
 # Not a timed test: a benchmark. Everything stays inside the rate lab.
 #
+# The lab is set up "quiet" for every tool alike (scripts/ratelab.sh quiet;
+# QUIET=0 keeps the plain lab): the client's kernel does not answer the
+# replies with RSTs (dropped at its ingress hook, after the capture taps have
+# seen them; what zmap's and masscan's documentation ask of a scanning host),
+# the server answers with SYN cookies and runs in its own NAPI thread rather
+# than inside the scanner's send call. The server may then drop SYNs it has
+# no room for: completeness counts only the SYN-ACKs it did send, and the
+# "server" column says how many of the probes it answered.
+#
 # usage: bench/scan_bench.sh [RATE...]   (default: 50000 100000 200000 1000000)
 # environment: SYNPROBE (binary; default build/synprobe), TOOLS ("synprobe
 # zmap masscan"), PORTS (80-99)
@@ -33,6 +42,9 @@ if [ ! -x "$SYNPROBE" ]; then
     exit 1
 fi
 bash "$LAB" up "$SUF" >/dev/null || exit 1
+if [ "${QUIET:-1}" = 1 ]; then
+    bash "$LAB" quiet "$SUF" >/dev/null || exit 1
+fi
 C="sp-$SUF-rc"
 mac=$(ip -n "sp-$SUF-rs" link show to-c | awk '/ether/ {print $2}')
 : >"$OUT/empty-blocklist"

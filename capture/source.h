@@ -56,13 +56,18 @@ struct sp_live_opts {
     const char *dump_path; /* -w FILE, or NULL */
     int snaplen;           /* 0 for the default (256) */
     int buffer_kib;        /* 0 for the default (32 MiB) */
+    bool blocks;           /* frames in blocks, no wake-up per frame; each
+                              at most the 100 ms read timeout late (scans) */
+    bool inbound;          /* received frames only: the kernel then skips
+                              this capture for every frame sent */
 };
 
 /*
- * Opens a live capture in immediate mode with nanosecond timestamps and a
- * large buffer, and the -w dump file if asked (opened here, before any
- * privilege drop). Returns 0, SP_EPERM without privilege, SP_ENOENT for an
- * unknown interface, SP_EINVAL for a bad filter, SP_EIO otherwise.
+ * Opens a live capture in immediate mode (unless opts->blocks) with
+ * nanosecond timestamps and a large buffer, and the -w dump file if asked
+ * (opened here, before any privilege drop). Returns 0, SP_EPERM without
+ * privilege, SP_ENOENT for an unknown interface, SP_EINVAL for a bad filter,
+ * SP_EIO otherwise.
  */
 int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *opts,
                         struct sp_err *err);

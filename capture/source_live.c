@@ -86,7 +86,7 @@ int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *o,
     }
     pcap_set_snaplen(s->p, o->snaplen > 0 ? o->snaplen : 256);
     pcap_set_promisc(s->p, 0);
-    pcap_set_immediate_mode(s->p, 1);
+    pcap_set_immediate_mode(s->p, o->blocks ? 0 : 1);
     pcap_set_buffer_size(s->p,
                          o->buffer_kib > 0 ? o->buffer_kib << 10 : 32 << 20);
     pcap_set_timeout(s->p, 100);
@@ -108,6 +108,10 @@ int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *o,
         (void)pcap_set_datalink(s->p, DLT_LINUX_SLL2);
 #endif
     }
+    /* PACKET_IGNORE_OUTGOING underneath: cheaper than the filter's
+     * "inbound", which each sent frame still had to be copied to */
+    if (o->inbound)
+        (void)pcap_setdirection(s->p, PCAP_D_IN);
     if (sp_source_link(s->p, &s->link, err) != 0)
         goto fail;
     if (o->bpf != NULL && o->bpf[0] != '\0') {

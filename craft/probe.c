@@ -32,8 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <linux/if_packet.h>
 #include <libnet.h>
 
 /*
@@ -82,9 +85,26 @@ struct batch {
     unsigned n;
 };
 
+/* The link-layer transmit ring (sp_craft_ring_open). */
+enum {
+    RING_FRAME = 256, /* tpacket2_hdr, Ethernet header, probe */
+    RING_BLOCK = 4096,
+    RING_BLOCKS = 64, /* 1,024 frames: four batches */
+    ETH_HDR = 14,
+};
+
+struct ring {
+    int fd;
+    uint8_t *map;
+    size_t size;
+    unsigned nframes, next, pending;
+    uint8_t eth[ETH_HDR]; /* destination, source, type (set per probe) */
+};
+
 struct sp_craft {
     struct ctx ctx[FAM_COUNT][KIND_COUNT];
     struct batch *batch[FAM_COUNT]; /* allocated on first use */
+    struct ring *ring;              /* NULL unless opened */
 };
 
 /* Checks spec; returns FAM_V4 / FAM_V6 or SP_EINVAL with err filled. */
@@ -319,8 +339,38 @@ static int flush_family(struct sp_craft *c, int fam, unsigned *failed,
     return 0;
 }
 
+/* Hands every frame waiting in the ring to the kernel. It does not wait for
+ * them to leave: a frame is reused only once the kernel marks it free. */
+static int flush_ring(struct ring *r, struct sp_err *err)
+{
+    unsigned full = 0, dropped = 0;
+
+    while (r != NULL && r->pending > 0) {
+        if (send(r->fd, NULL, 0, MSG_DONTWAIT) >= 0) {
+            r->pending = 0;
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        /* the device dropped one frame (its queue was full) and the kernel
+         * stopped there: the frame is free again, go on with the rest */
+        if (errno == ENOBUFS && ++dropped <= r->nframes)
+            continue;
+        if ((errno == ENOBUFS || errno == EAGAIN) && ++full < 100000) {
+            sched_yield(); /* the device is busy for a moment */
+            continue;
+        }
+        return sp_err_set(err, SP_EIO, "send on the ring: %s", strerror(errno));
+    }
+    return 0;
+}
+
 int sp_craft_flush(struct sp_craft *c, unsigned *failed, struct sp_err *err)
 {
+    int rrc = flush_ring(c->ring, err);
+
+    if (rrc != 0)
+        return rrc;
     for (int fam = 0; fam < FAM_COUNT; fam++) {
         int rc = flush_family(c, fam, failed, err);
         if (rc != 0)
@@ -394,10 +444,131 @@ int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
     return 0;
 }
 
+static void ring_close(struct ring *r)
+{
+    if (r == NULL)
+        return;
+    if (r->map != NULL && r->map != MAP_FAILED)
+        munmap(r->map, r->size);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+int sp_craft_ring_open(struct sp_craft *c, int ifindex,
+                       const uint8_t src_mac[6], const uint8_t dst_mac[6],
+                       struct sp_err *err)
+{
+    struct ring *r = calloc(1, sizeof(*r));
+    struct tpacket_req req;
+    struct sockaddr_ll sll;
+    int v = TPACKET_V2, one = 1;
+
+    if (r == NULL)
+        return sp_err_set(err, SP_ENOMEM, "out of memory");
+    /* protocol 0: this socket receives nothing */
+    r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (r->fd < 0) {
+        int e = errno;
+        ring_close(r);
+        if (e == EPERM || e == EACCES)
+            return sp_err_set(err, SP_EPERM, "needs root or CAP_NET_RAW");
+        return sp_err_set(err, SP_EIO, "packet socket: %s", strerror(e));
+    }
+    memset(&req, 0, sizeof(req));
+    req.tp_block_size = RING_BLOCK;
+    req.tp_block_nr = RING_BLOCKS;
+    req.tp_frame_size = RING_FRAME;
+    req.tp_frame_nr = RING_BLOCK / RING_FRAME * RING_BLOCKS;
+    memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = ifindex;
+    if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0 ||
+        setsockopt(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) <
+            0 ||
+        setsockopt(r->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0 ||
+        bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        int e = errno;
+        ring_close(r);
+        return sp_err_set(err, SP_EIO, "transmit ring: %s", strerror(e));
+    }
+    r->size = (size_t)RING_BLOCK * RING_BLOCKS;
+    r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+    if (r->map == MAP_FAILED) {
+        int e = errno;
+        ring_close(r);
+        return sp_err_set(err, SP_EIO, "transmit ring: %s", strerror(e));
+    }
+    r->nframes = req.tp_frame_nr;
+    memcpy(r->eth, dst_mac, 6);
+    memcpy(r->eth + 6, src_mac, 6);
+    ring_close(c->ring);
+    c->ring = r;
+    return 0;
+}
+
+int sp_craft_queue_ring(struct sp_craft *c, const struct sp_probe_spec *spec,
+                        struct sp_err *err)
+{
+    struct ring *r = c->ring;
+    struct ctx *x;
+    struct tpacket2_hdr *h;
+    uint8_t *pkt = NULL, *data;
+    uint32_t len = 0;
+    unsigned spins = 0;
+    long built;
+    int fam = spec_family(spec, err);
+
+    if (fam < 0)
+        return fam;
+    x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
+    if (r == NULL || x->l == NULL)
+        return sp_err_set(err, SP_ENOTSUP, "no transmit ring for IPv%c",
+                          fam == FAM_V4 ? '4' : '6');
+    h = (struct tpacket2_hdr *)(r->map + (size_t)r->next * RING_FRAME);
+    /* a frame the kernel has not sent yet: send what waits, then wait */
+    while (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) !=
+           TP_STATUS_AVAILABLE) {
+        int rc;
+        if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) ==
+            TP_STATUS_WRONG_FORMAT)
+            return sp_err_set(err, SP_EIO, "the ring refused a frame");
+        rc = flush_ring(r, err);
+        if (rc != 0)
+            return rc;
+        if (++spins > 1000000)
+            return sp_err_set(err, SP_EIO, "the transmit ring is stuck");
+        sched_yield();
+    }
+    built = build(x, fam, spec, err);
+    if (built < 0)
+        return (int)built;
+    if (libnet_pblock_coalesce(x->l, &pkt, &len) == -1)
+        return sp_err_set(err, SP_EIO, "libnet: %s", libnet_geterror(x->l));
+    if (len + ETH_HDR + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll) >
+        RING_FRAME) {
+        free(pkt);
+        return sp_err_set(err, SP_EINVAL, "probe of %u bytes", len);
+    }
+    /* TX frames carry their data right after the aligned header */
+    data = (uint8_t *)h + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
+    memcpy(data, r->eth, 12);
+    data[12] = fam == FAM_V4 ? 0x08 : 0x86;
+    data[13] = fam == FAM_V4 ? 0x00 : 0xdd;
+    memcpy(data + ETH_HDR, pkt, len);
+    free(pkt);
+    h->tp_len = len + ETH_HDR;
+    __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+    r->next = (r->next + 1) % r->nframes;
+    r->pending++;
+    return 0;
+}
+
 void sp_craft_close(struct sp_craft *c)
 {
     if (c == NULL)
         return;
+    ring_close(c->ring);
     free(c->batch[0]);
     free(c->batch[1]);
     for (int fam = 0; fam < FAM_COUNT; fam++)

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "capture/capture.h"
 #include "capture/source.h"
 #include "craft/cookie.h"
+#include "craft/rtnl.h"
 #include "craft/probe.h"
 #include "engine/cli.h"
 #include "engine/err.h"
@@ -89,6 +91,7 @@ struct live {
     struct sp_target_list tl;
     struct sp_addr *src; /* per target */
     bool *noroute;       /* per target */
+    bool *ring_ok;       /* per target: a scan sends it through the ring */
     struct rej *rej;     /* per target, refreshed every round */
     struct job *jobs;
     size_t njobs, capjobs;
@@ -205,14 +208,16 @@ static bool own_echo(void *ctx, const struct sp_packet *p)
 /* ---- set-up
  * ------------------------------------------------------------------ */
 
-/* Source address by route lookup; false if there is no route. */
-static bool route_src(const struct sp_addr *dst, const char *iface,
+/* Source address by route lookup; false if there is no route. fds holds one
+ * UDP socket per family (-1 until first used; the caller closes them): a
+ * /16 of targets was a second of socket() and close() otherwise. */
+static bool route_src(int fds[2], const struct sp_addr *dst, const char *iface,
                       struct sp_addr *src)
 {
     struct sockaddr_storage ss;
+    struct sockaddr unspec;
     socklen_t sl;
     int fd, one = 1;
-    bool ok = false;
 
     memset(&ss, 0, sizeof(ss));
     if (dst->family == 4) {
@@ -228,31 +233,110 @@ static bool route_src(const struct sp_addr *dst, const char *iface,
         memcpy(&s6->sin6_addr, dst->b, 16);
         sl = sizeof(*s6);
     }
-    fd = socket(ss.ss_family, SOCK_DGRAM, 0);
-    if (fd < 0)
-        return false;
-    /* a broadcast target (only with --force) is a route like any other */
-    (void)setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
-    if (iface != NULL)
-        (void)setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface,
-                         (socklen_t)strlen(iface));
-    /* connect() on UDP sends nothing: it only asks the routing table */
-    if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
-        sl = sizeof(ss);
-        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-            if (ss.ss_family == AF_INET)
-                sp_addr_set4(
-                    src,
-                    (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr);
-            else
-                sp_addr_set6(
-                    src,
-                    (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr);
-            ok = true;
-        }
+    fd = fds[dst->family == 4 ? 0 : 1];
+    if (fd < 0) {
+        fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return false;
+        fds[dst->family == 4 ? 0 : 1] = fd;
+        /* a broadcast target (only with --force) is a route like any other */
+        (void)setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+        if (iface != NULL)
+            (void)setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface,
+                             (socklen_t)strlen(iface));
     }
-    close(fd);
-    return ok;
+    /* forget the last lookup: the socket's source address goes with it */
+    memset(&unspec, 0, sizeof(unspec));
+    unspec.sa_family = AF_UNSPEC;
+    (void)connect(fd, &unspec, sizeof(unspec));
+    /* connect() on UDP sends nothing: it only asks the routing table */
+    if (connect(fd, (struct sockaddr *)&ss, sl) != 0)
+        return false;
+    sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        sp_addr_set4(src,
+                     (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr);
+    else
+        sp_addr_set6(src,
+                     (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    return true;
+}
+
+static void close_routers(int fds[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+/*
+ * A scan that writes no -w file sends below IP where it can (craft/probe.h):
+ * through the transmit ring of the interface the first routable target goes
+ * out on, to every target whose route has that same interface and next hop,
+ * once the neighbour table knows the next hop's address. Every other target,
+ * and all of them if any step fails, goes through the raw sockets as ever.
+ */
+static void setup_ring(struct live *lv)
+{
+    const struct sp_config *cfg = lv->cfg;
+    struct sp_rtnl *lk;
+    struct sp_nexthop *hops, pick = {0};
+    uint8_t smac[6], dmac[6];
+    int oif = 0;
+    size_t used = 0;
+
+    if (cfg->src_addr != NULL || cfg->write_file != NULL)
+        return; /* a chosen source may route otherwise; -w must see all */
+    if (cfg->iface != NULL && (oif = (int)if_nametoindex(cfg->iface)) == 0)
+        return;
+    lv->ring_ok = calloc(lv->tl.n, sizeof(*lv->ring_ok));
+    hops = calloc(lv->tl.n, sizeof(*hops));
+    lk = sp_rtnl_open();
+    if (lv->ring_ok == NULL || hops == NULL || lk == NULL)
+        goto out;
+    for (size_t i = 0; i < lv->tl.n;) {
+        const struct sp_addr *dst[SP_RTNL_BATCH];
+        size_t idx[SP_RTNL_BATCH], n = 0;
+        struct sp_nexthop got[SP_RTNL_BATCH];
+        for (; i < lv->tl.n && n < SP_RTNL_BATCH; i++) {
+            if (lv->noroute[i])
+                continue;
+            dst[n] = &lv->tl.v[i].addr;
+            idx[n++] = i;
+        }
+        if (n > 0 && sp_rtnl_routes(lk, dst, n, oif, got) != 0)
+            goto out;
+        for (size_t k = 0; k < n; k++)
+            hops[idx[k]] = got[k];
+    }
+    for (size_t i = 0; i < lv->tl.n && !pick.ok; i++)
+        if (hops[i].ok)
+            pick = hops[i];
+    if (!pick.ok || sp_rtnl_ether_addr(pick.ifindex, smac) != 0 ||
+        sp_rtnl_neighbour(lk, pick.ifindex, &pick.via, dmac) != 0 ||
+        sp_craft_ring_open(lv->craft, pick.ifindex, smac, dmac, NULL) != 0)
+        goto out;
+    for (size_t i = 0; i < lv->tl.n; i++) {
+        lv->ring_ok[i] = hops[i].ok && hops[i].ifindex == pick.ifindex &&
+                         sp_addr_eq(&hops[i].via, &pick.via);
+        used += lv->ring_ok[i];
+    }
+    if (cfg->verbose)
+        fprintf(stderr,
+                "synprobe: %zu of %zu targets through the transmit "
+                "ring\n",
+                used, lv->tl.n);
+out:
+    if (used == 0) {
+        free(lv->ring_ok);
+        lv->ring_ok = NULL;
+    }
+    free(hops);
+    sp_rtnl_close(lk);
 }
 
 /* Clears every capability left (a non-root run with CAP_NET_RAW keeps it
@@ -613,6 +697,11 @@ static void note_retried_hops(struct live *lv)
     }
 }
 
+static void flush_stdout(void)
+{
+    fflush(stdout);
+}
+
 /* The scan engine (engine/scan.h) for large spaces; returns the exit
  * status. */
 static int live_scan(struct live *lv, struct sp_source *srcp,
@@ -635,11 +724,13 @@ static int live_scan(struct live *lv, struct sp_source *srcp,
     io.tl = &lv->tl;
     io.src = lv->src;
     io.noroute = lv->noroute;
+    io.ring_ok = lv->ring_ok;
     io.key = &lv->key;
     io.craft = lv->craft;
     io.cap = cap;
     io.q = q;
     io.sink = sink;
+    io.flush = flush_stdout;
     /* pairs without a local route are decided before anything is sent */
     for (size_t i = 0; i < lv->tl.n; i++) {
         if (!lv->noroute[i])
@@ -753,6 +844,7 @@ int sp_run_live(const struct sp_config *cfg)
     uint64_t seen_drops = 0;
     struct sp_event evs[256];
     bool trace_started = false, scan, capture_failed = false;
+    int rfd[2] = {-1, -1}; /* route lookups */
 
     memset(&lv, 0, sizeof(lv));
     memset(&sum, 0, sizeof(sum));
@@ -783,14 +875,15 @@ int sp_run_live(const struct sp_config *cfg)
                 continue;
             }
             lv.src[i] = s;
-            if (!route_src(&lv.tl.v[i].addr, cfg->iface, &s))
+            if (!route_src(rfd, &lv.tl.v[i].addr, cfg->iface, &s))
                 lv.noroute[i] = true;
-        } else if (!route_src(&lv.tl.v[i].addr, cfg->iface, &lv.src[i])) {
+        } else if (!route_src(rfd, &lv.tl.v[i].addr, cfg->iface, &lv.src[i])) {
             lv.noroute[i] = true;
         }
         if (!lv.noroute[i])
             families |= lv.tl.v[i].addr.family == 4 ? 1u : 2u;
     }
+    close_routers(rfd);
     if (sp_cookie_key_init(&lv.key) != 0) {
         fprintf(stderr, "synprobe: cannot get random bytes for the key\n");
         goto done;
@@ -810,12 +903,16 @@ int sp_run_live(const struct sp_config *cfg)
         }
     }
     scan = sp_scan_wanted(cfg, lv.tl.n * nports);
+    if (scan && lv.craft != NULL)
+        setup_ring(&lv);
     build_filter(&lv, scan && cfg->write_file == NULL, filter, sizeof(filter));
     memset(&lo, 0, sizeof(lo));
     lo.iface = cfg->iface;
     lo.bpf = filter;
     lo.dump_path = cfg->write_file;
     lo.buffer_kib = (int)cfg->buffer_kib;
+    lo.blocks = scan; /* a scan waits --wait anyway: no wake-up per reply */
+    lo.inbound = scan && cfg->write_file == NULL; /* as the filter says */
     rc = sp_source_open_live(&srcp, &lo, &err);
     if (rc != 0) {
         if (rc == SP_EPERM)
@@ -834,6 +931,10 @@ int sp_run_live(const struct sp_config *cfg)
         goto done;
     }
 
+    /* a scan flushes its records every 100 ms instead (io.flush): one
+     * write per record was a tenth of a fast scan's time */
+    if (scan && !isatty(fileno(stdout)))
+        oo.flush_each = false;
     out = sp_output_create(&oo);
     q = sp_queue_create(65536);
     if (out == NULL || q == NULL)
@@ -1068,6 +1169,7 @@ nomem:
     fprintf(stderr, "synprobe: out of memory\n");
     status = SP_EXIT_INPUT;
 done:
+    close_routers(rfd);
     if (cap != NULL) {
         sp_capture_stop(cap);
         sp_capture_join(cap, NULL);
@@ -1080,6 +1182,7 @@ done:
     sp_targets_free(&lv.tl);
     free(lv.src);
     free(lv.noroute);
+    free(lv.ring_ok);
     free(lv.rej);
     free(lv.jobs);
     free(lv.sent);

@@ -33,6 +33,7 @@
 enum {
     SCAN_MIN_PAIRS = 256, /* fewer pairs: a triage with echo and retries */
     TTL = 64,
+    FLUSH_MS = 100, /* records reach the output at least this often */
 };
 
 static const int64_t MS = 1000000;
@@ -162,6 +163,7 @@ static void *sender_main(void *arg)
     double tokens = batch;
     int64_t last = sp_now_ns();
     unsigned queued = 0;
+    uint32_t batch_ms = 0;
 
     for (int pass = 0; pass <= cfg->retries && !atomic_load(&s->stop); pass++) {
         bool any = false;
@@ -182,10 +184,15 @@ static void *sender_main(void *arg)
                 continue;
             any = true;
             spec_for(s, a, port, (unsigned)pass, &sp);
-            atomic_store_explicit(&s->sent_ms[p],
-                                  (uint32_t)((sp_now_ns() - s->t0) / MS),
+            if (queued == 0) /* one clock read per batch is close enough */
+                batch_ms = (uint32_t)((sp_now_ns() - s->t0) / MS);
+            atomic_store_explicit(&s->sent_ms[p], batch_ms,
                                   memory_order_relaxed);
-            s->send_rc = sp_craft_queue(s->io->craft, &sp, &s->send_err);
+            if (s->io->ring_ok != NULL && s->io->ring_ok[a])
+                s->send_rc =
+                    sp_craft_queue_ring(s->io->craft, &sp, &s->send_err);
+            else
+                s->send_rc = sp_craft_queue(s->io->craft, &sp, &s->send_err);
             if (s->send_rc != 0)
                 goto out;
             if (++queued < batch)
@@ -424,7 +431,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     struct scan *s = calloc(1, sizeof(*s));
     pthread_t sender;
     struct sp_event evs[256];
-    int64_t done_at = 0, last_progress, wait_ns;
+    int64_t done_at = 0, last_progress, last_flush, wait_ns;
     uint64_t first_drop_seen = 0;
     int64_t drop_ms = -1;
     bool verbose_progress;
@@ -454,7 +461,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     }
     wait_ns = (int64_t)(io->cfg->wait_s * 1e9);
     s->t0 = sp_now_ns();
-    last_progress = s->t0;
+    last_progress = last_flush = s->t0;
     /* a progress line for runs expected to take more than a few seconds */
     verbose_progress =
         io->cfg->verbose ||
@@ -494,6 +501,10 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
                                                  on silence proves nothing */
             first_drop_seen = d;
             sum->capture_drops = d;
+        }
+        if (io->flush != NULL && now - last_flush >= FLUSH_MS * MS) {
+            io->flush();
+            last_flush = now;
         }
         if (verbose_progress && now - last_progress >= 1000 * MS) {
             progress(s, sum, now, sum->capture_drops, false);

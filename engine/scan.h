@@ -34,11 +34,15 @@ struct sp_scan_io {
     const struct sp_target_list *tl;
     const struct sp_addr *src; /* per target: source address */
     const bool *noroute;       /* per target: no local route */
+    const bool *ring_ok;       /* NULL, or per target: send it through the
+                                  transmit ring (sp_craft_queue_ring) */
     const struct sp_cookie_key *key;
     struct sp_craft *craft; /* handed to the sender thread */
     struct sp_capture *cap; /* running, feeding q */
     struct sp_queue *q;
     struct sp_sink *sink;
+    void (*flush)(void); /* NULL, or pushes the sink's records out: called
+                            every 100 ms while the scan runs */
 };
 
 /* True if a live run of this size is a scan rather than a triage. */

@@ -13,7 +13,20 @@
 # counts the SYN-ACKs and RSTs the server really sent to the client, and
 # "synacks" the SYN-ACKs alone, independently of any scanner's own report.
 #
-# usage: ratelab.sh up|down|answers|synacks|reset SUFFIX
+# "quiet" (after "up"; benchmarks) makes the lab cheaper to drive, as the
+# zmap and masscan documentation advise for scanning hosts: the client's own
+# kernel no longer answers the replies (SYN-ACKs and RSTs from the prefix are
+# dropped at the client's ingress hook, after packet capture has seen them,
+# so it sends no RST back), and the server answers every SYN with a SYN
+# cookie (stateless: without the client's RST there would otherwise be
+# half-open connections, and SYN-ACK retransmissions counted twice). And the
+# server's kernel runs in a thread of its own, as it would on its own
+# machine, instead of inside the scanner's send call: its veth end takes
+# packets through NAPI (GRO on, and TSO off on the client's end so that
+# every frame qualifies) in a threaded NAPI poller (needs ethtool). Its
+# queue is finite: SYNs it cannot take are dropped, and never answered.
+#
+# usage: ratelab.sh up|quiet|down|answers|synacks|reset SUFFIX
 # Nothing is configured in the root namespace; no route leads out of the lab.
 set -euo pipefail
 
@@ -93,11 +106,27 @@ up)
     echo "SP_RATELAB_SERVER=$S"
     echo "SP_RATELAB_PREFIX=$PREFIX"
     ;;
+quiet)
+    ip netns exec "$C" nft -f - <<NFT
+table netdev sp_quiet {
+    chain replies {
+        type filter hook ingress device "to-s" priority 0; policy accept;
+        ip saddr $PREFIX tcp flags & (syn | rst) != 0 drop
+    }
+}
+NFT
+    ip netns exec "$S" sysctl -qw net.ipv4.tcp_syncookies=2
+    if command -v ethtool >/dev/null; then
+        ip netns exec "$S" ethtool -K to-c gro on rx-gro-list on
+        ip netns exec "$C" ethtool -K to-s tso off
+        ip netns exec "$S" sh -c 'echo 1 >/sys/class/net/to-c/threaded'
+    fi
+    ;;
 down) down ;;
 answers | synacks)
     ip netns exec "$S" nft list counter inet sp "$cmd" |
         sed -nE 's/.*packets ([0-9]+).*/\1/p'
     ;;
 reset) ip netns exec "$S" nft reset counters table inet sp >/dev/null ;;
-*) echo "usage: ratelab.sh up|down|answers|synacks|reset SUFFIX" >&2; exit 2 ;;
+*) echo "usage: ratelab.sh up|quiet|down|answers|synacks|reset SUFFIX" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ pkgs=(
     clang clang-format libclang-rt-14-dev
     iproute2 nftables netcat-openbsd tcpdump
     nmap traceroute tcptraceroute mtr-tiny scamper tshark jq
-    python3 iputils-ping bc zmap masscan
+    python3 iputils-ping bc zmap masscan ethtool
 )
 
 missing=()
