@@ -1049,6 +1049,13 @@ int sp_run_live(const struct sp_config *cfg)
                 continue;
             }
             if (row_settled(&lv, j)) {
+                /* a row not even sent says why: its router is busy */
+                if (j->tries == 0)
+                    for (size_t p = 0; p < nports; p++)
+                        if (j->echo || sp_cli_port_at(cfg, p) == j->port)
+                            sp_analysis_hop_note(lv.an, ta,
+                                                 sp_cli_port_at(cfg, p), j->ttl,
+                                                 SP_NOTE_RATE_LIMITED);
                 j->done = true;
                 continue;
             }
