@@ -7,9 +7,12 @@
  *   echoes    (src, dst, id, seq) of echo requests
  *   hosts     destination address -> distances seen, echo state, echo path
  *   targets   (destination, port) -> verdict counts, deciding answer, path
- * Attempts and echoes sit on expiry lists ordered by their deadline (the
+ * Attempts and echoes sit on expiry queues ordered by their deadline (the
  * time their wait ends), so finalising is a walk from the head. Hosts and
- * targets live until the end: they are the report.
+ * targets live until the end: they are the report. Offline captures are
+ * far larger than the cache: attempts come from a pool, and the entries a
+ * packet or a deadline will read are prefetched ahead (sp_analysis_prefetch,
+ * prefetch_due).
  */
 #include "analyzers/analysis.h"
 
@@ -20,8 +23,10 @@
 
 /* ---- a small chained hash table of intrusive nodes ---------------------- */
 
+/* pprev points at whatever points at the node (its bucket or the node
+ * before it): removal writes two pointers and reads no chain. */
 struct hnode {
-    struct hnode *next;
+    struct hnode *next, **pprev;
     uint64_t hash;
 };
 
@@ -50,8 +55,12 @@ static void ht_grow(struct htab *t)
         struct hnode *e = t->b[i];
         while (e != NULL) {
             struct hnode *next = e->next;
-            e->next = b[e->hash & (nb - 1)];
-            b[e->hash & (nb - 1)] = e;
+            struct hnode **head = &b[e->hash & (nb - 1)];
+            e->next = *head;
+            if (e->next != NULL)
+                e->next->pprev = &e->next;
+            e->pprev = head;
+            *head = e;
             e = next;
         }
     }
@@ -62,24 +71,29 @@ static void ht_grow(struct htab *t)
 
 static void ht_insert(struct htab *t, struct hnode *e, uint64_t h)
 {
+    struct hnode **head;
+
     if (t->n > t->mask)
         ht_grow(t);
+    head = &t->b[h & t->mask];
     e->hash = h;
-    e->next = t->b[h & t->mask];
-    t->b[h & t->mask] = e;
+    e->next = *head;
+    if (e->next != NULL)
+        e->next->pprev = &e->next;
+    e->pprev = head;
+    *head = e;
     t->n++;
 }
 
+/* e must be in t. */
 static void ht_remove(struct htab *t, struct hnode *e)
 {
-    struct hnode **pp = &t->b[e->hash & t->mask];
-
-    while (*pp != NULL && *pp != e)
-        pp = &(*pp)->next;
-    if (*pp == e) {
-        *pp = e->next;
-        t->n--;
-    }
+    *e->pprev = e->next;
+    if (e->next != NULL)
+        e->next->pprev = e->pprev;
+    e->next = NULL;
+    e->pprev = NULL;
+    t->n--;
 }
 
 static struct hnode *ht_bucket(const struct htab *t, uint64_t h)
@@ -87,20 +101,69 @@ static struct hnode *ht_bucket(const struct htab *t, uint64_t h)
     return t->b[h & t->mask];
 }
 
-static uint64_t mix16(uint64_t h, uint16_t v)
+/*
+ * Hashing, fixed-seed so runs are deterministic. An address is folded into
+ * one word from its two 64-bit halves (an IPv4 address has zeros past its
+ * fourth byte, addr.h) by independent multiplications, and a key's words
+ * are combined and mixed once: byte-wise FNV was a chain of 17 dependent
+ * multiplications per address, and its low bits (the bucket index) mixed
+ * poorly.
+ */
+static uint64_t addr_word(const struct sp_addr *a)
 {
-    h ^= v;
-    h *= 1099511628211ULL;
+    uint64_t lo, hi;
+
+    memcpy(&lo, a->b, sizeof(lo));
+    memcpy(&hi, a->b + 8, sizeof(hi));
+    return lo * 0x9e3779b97f4a7c15ULL ^
+           (hi ^ a->family) * 0xc2b2ae3d27d4eb4fULL;
+}
+
+static uint64_t rotl29(uint64_t v)
+{
+    return v << 29 | v >> 35;
+}
+
+/* The final mix: every input bit reaches the low (bucket) bits. */
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 31;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
     return h;
 }
 
 static const uint64_t hash_seed = 14695981039346656037ULL;
+
+static uint64_t addr_hash(const struct sp_addr *a)
+{
+    return mix64(addr_word(a) ^ hash_seed);
+}
+
+/* Two addresses and two 16-bit numbers (ports, or echo id and seq). */
+static uint64_t pair_hash(const struct sp_addr *s, const struct sp_addr *d,
+                          uint16_t u, uint16_t v)
+{
+    return mix64(addr_word(s) ^ rotl29(addr_word(d)) ^
+                 ((uint64_t)u << 16 | v) * 0x100000001b3ULL);
+}
+
+static bool addr_eq(const struct sp_addr *a, const struct sp_addr *b)
+{
+    return a->family == b->family && memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
 
 /* ---- records kept per host, target, attempt, echo ----------------------- */
 
 struct path {
     struct sp_hop *h; /* indexed by TTL, [0] unused */
     int n;            /* entries allocated */
+    int top;          /* the highest TTL with an address, 0 if none */
+    /* the last path_find: the same host's answers are placed over and
+     * over, and the rows are rarely in the cache (path_note clears it) */
+    bool memo;
+    int memo_k;
+    struct sp_addr memo_addr;
 };
 
 enum { NDIST = 4 };
@@ -158,10 +221,11 @@ static const int64_t early_window_ns = 100000000; /* 100 ms */
 
 struct att {
     struct hnode node;
-    uint32_t heap_idx; /* place in the expiry heap, HEAP_NONE if out */
     struct tgt *tgt;
     struct sp_addr client;
     uint16_t cport;
+    uint16_t tport; /* tgt->port, kept here for lookups */
+    bool queued;    /* has its entry in the expiry queues */
     uint32_t isn;
     int64_t first_ns, last_syn_ns, deadline_ns;
     uint16_t syn_count;
@@ -190,12 +254,118 @@ struct list {
     void *head, *tail;
 };
 
+/* An expiry heap entry: the deadline is copied in, so sifting never reads
+ * the attempts themselves. */
+struct heap_ent {
+    int64_t key;
+    struct att *x;
+};
+
+/* A heap entry also keeps what finalising its attempt reads, so the top
+ * few can be fetched without reading the attempts first. */
+struct hslot {
+    struct heap_ent e;
+    const struct tgt *tgt;
+    const struct host *host;
+};
+
+/*
+ * Targets, hosts and attempt slabs live until the analysis ends, and come
+ * from an arena of 2 MiB chunks: no allocator call or header per record,
+ * and every record starts on a cache line, so prefetching one fetches
+ * exactly its lines.
+ */
+enum { ARENA_CHUNK = 2 << 20, LINE = 64 };
+
+struct arena {
+    char *chunk; /* the current one; each begins with a link to the last */
+    size_t used;
+};
+
+static void *arena_alloc(struct arena *ar, size_t size)
+{
+    char *p;
+
+    size = (size + LINE - 1) & ~(size_t)(LINE - 1);
+    if (size > ARENA_CHUNK - LINE)
+        return NULL;
+    if (ar->chunk == NULL || ar->used + size > ARENA_CHUNK) {
+        char *c = aligned_alloc(LINE, ARENA_CHUNK);
+        if (c == NULL)
+            return NULL;
+        memcpy(c, &ar->chunk, sizeof(ar->chunk));
+        ar->chunk = c;
+        ar->used = LINE;
+    }
+    p = ar->chunk + ar->used;
+    ar->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+static void arena_free(struct arena *ar)
+{
+    while (ar->chunk != NULL) {
+        char *c = ar->chunk;
+        memcpy(&ar->chunk, c, sizeof(ar->chunk));
+        free(c);
+    }
+}
+
+/*
+ * Attempts come from slabs of ATT_SLAB in the arena and go back to a free
+ * list: one malloc per SYN was a measurable part of a large capture, and
+ * its header part of the memory per open attempt.
+ */
+enum { ATT_SLAB = 512 };
+
+struct att_slab {
+    struct att a[ATT_SLAB];
+};
+
+struct att_pool {
+    struct att *free; /* linked through node.next */
+};
+
+static struct att *att_alloc(struct att_pool *p, struct arena *ar)
+{
+    struct att *x = p->free;
+
+    if (x == NULL) {
+        struct att_slab *s = arena_alloc(ar, sizeof(*s));
+        if (s == NULL)
+            return NULL;
+        for (size_t i = ATT_SLAB; i-- > 1;) {
+            s->a[i].node.next = (struct hnode *)p->free;
+            p->free = &s->a[i];
+        }
+        x = &s->a[0];
+    } else {
+        p->free = (struct att *)x->node.next;
+    }
+    memset(x, 0, sizeof(*x));
+    return x;
+}
+
+static void att_free(struct att_pool *p, struct att *x)
+{
+    x->node.next = (struct hnode *)p->free;
+    p->free = x;
+}
+
 struct sp_analysis {
     struct sp_analysis_cfg cfg;
     struct sp_sink sink;
     struct htab atts, echoes, hosts, tgts;
-    struct att **heap; /* expiry: a binary min-heap on deadline_ns */
+    struct hslot *heap; /* expiry: a binary min-heap on deadlines */
     size_t nheap, capheap;
+    struct heap_ent *fifo; /* expiry: a ring of deadlines in order */
+    size_t fhead, nfifo, capfifo;
+    size_t pf_fhead; /* the heads when prefetch_due last ran */
+    const struct att *pf_top;
+    struct att_pool pool;
+    struct arena arena;  /* targets, hosts, attempt slabs */
+    struct sp_hop *hops; /* emit_target's rows */
     struct echo *ehead, *etail;
     struct tgt *tfirst, *tlast;
     int64_t now_ns, drop_ns;
@@ -207,6 +377,7 @@ struct sp_analysis {
      * SYN-ACK a fraction of a millisecond before its SYN */
     struct sp_packet early[EARLY_MAX];
     size_t nearly;
+    int64_t early_last_ns; /* the latest time among them */
 };
 
 int sp_ttl_distance(uint8_t ttl)
@@ -296,15 +467,27 @@ static void path_note(struct path *p, int ttl, const struct sp_addr *from,
         return;
     h->addr = *from;
     h->rtt_ns = rtt;
+    if (ttl > p->top)
+        p->top = ttl;
+    p->memo = false;
 }
 
 /* The lowest TTL at which addr answered in the path, or -1. */
-static int path_find(const struct path *p, const struct sp_addr *addr)
+static int path_find(struct path *p, const struct sp_addr *addr)
 {
-    for (int i = 1; i < p->n; i++)
-        if (p->h[i].addr.family != 0 && sp_addr_eq(&p->h[i].addr, addr))
-            return i;
-    return -1;
+    int k = -1;
+
+    if (p->memo && addr_eq(&p->memo_addr, addr))
+        return p->memo_k;
+    for (int i = 1; i <= p->top; i++)
+        if (p->h[i].addr.family != 0 && addr_eq(&p->h[i].addr, addr)) {
+            k = i;
+            break;
+        }
+    p->memo = true;
+    p->memo_k = k;
+    p->memo_addr = *addr;
+    return k;
 }
 
 /* ---- lookups ------------------------------------------------------------- */
@@ -312,17 +495,17 @@ static int path_find(const struct path *p, const struct sp_addr *addr)
 static struct host *host_get(struct sp_analysis *a, const struct sp_addr *ad,
                              bool create)
 {
-    uint64_t h = sp_addr_hash(ad, hash_seed);
+    uint64_t h = addr_hash(ad);
     struct host *x;
 
     for (struct hnode *e = ht_bucket(&a->hosts, h); e; e = e->next) {
         x = (struct host *)e;
-        if (e->hash == h && sp_addr_eq(&x->addr, ad))
+        if (e->hash == h && addr_eq(&x->addr, ad))
             return x;
     }
     if (!create)
         return NULL;
-    x = calloc(1, sizeof(*x));
+    x = arena_alloc(&a->arena, sizeof(*x));
     if (x == NULL)
         return NULL;
     x->addr = *ad;
@@ -351,7 +534,7 @@ static struct host *side_host(struct sp_analysis *a, const struct sp_addr *ad)
 
 static uint64_t tgt_hash(const struct sp_addr *ad, uint16_t port)
 {
-    return mix16(sp_addr_hash(ad, hash_seed), port);
+    return mix64(addr_word(ad) ^ hash_seed ^ (uint64_t)port * 0x100000001b3ULL);
 }
 
 static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
@@ -362,19 +545,17 @@ static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
 
     for (struct hnode *e = ht_bucket(&a->tgts, h); e; e = e->next) {
         t = (struct tgt *)e;
-        if (e->hash == h && t->port == port && sp_addr_eq(&t->host->addr, ad))
+        if (e->hash == h && t->port == port && addr_eq(&t->host->addr, ad))
             return t;
     }
     if (!create)
         return NULL;
-    t = calloc(1, sizeof(*t));
+    t = arena_alloc(&a->arena, sizeof(*t));
     if (t == NULL)
         return NULL;
     t->host = host_get(a, ad, true);
-    if (t->host == NULL) {
-        free(t);
-        return NULL;
-    }
+    if (t->host == NULL)
+        return NULL; /* t stays in the arena, unused */
     t->port = port;
     t->best.hop = -1;
     ht_insert(&a->tgts, &t->node, h);
@@ -389,9 +570,7 @@ static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
 static uint64_t att_hash(const struct sp_addr *client, uint16_t cport,
                          const struct sp_addr *target, uint16_t tport)
 {
-    uint64_t h = sp_addr_hash(client, hash_seed);
-    h = sp_addr_hash(target, mix16(h, cport));
-    return mix16(h, tport);
+    return pair_hash(client, target, cport, tport);
 }
 
 /* Finds the attempt with this 4-tuple whose ISN satisfies `ok`. */
@@ -403,11 +582,11 @@ static struct att *att_find(struct sp_analysis *a, const struct sp_addr *cl,
 
     for (struct hnode *e = ht_bucket(&a->atts, h); e; e = e->next) {
         struct att *x = (struct att *)e;
-        if (e->hash != h || x->cport != cport || x->tgt->port != tport)
+        if (e->hash != h || x->cport != cport || x->tport != tport)
             continue;
         if (x->isn != isn_lo && x->isn != isn_hi)
             continue;
-        if (sp_addr_eq(&x->client, cl) && sp_addr_eq(&x->tgt->host->addr, tg))
+        if (addr_eq(&x->client, cl) && addr_eq(&x->tgt->host->addr, tg))
             return x;
     }
     return NULL;
@@ -417,89 +596,135 @@ static struct att *att_find(struct sp_analysis *a, const struct sp_addr *cl,
  */
 
 /*
- * Attempts wait in a binary min-heap on their deadline: deadlines move to
- * "last SYN + wait" mostly, but a retransmitting attempt is kept longer, so
- * a sorted list would be walked far on every insertion.
+ * Attempts wait for their deadline in one of two queues of (deadline,
+ * attempt) entries. Most deadlines are "now + wait + grace", which only
+ * grows: those go to the end of a FIFO ring, in order, at O(1). Others (a
+ * retransmitting attempt is kept longer; a capture's clock may step back)
+ * go to a binary min-heap, which stays small. Deadlines only move forward,
+ * and lazily: a later deadline is written into the attempt only, and when
+ * its entry, keyed by the earlier one, comes due it is queued again. Each
+ * queued attempt has exactly one entry; entries hold their key, so finding
+ * what is due never reads the attempts themselves.
  */
-enum { HEAP_NONE = UINT32_MAX };
-
-static void heap_set(struct sp_analysis *a, size_t i, struct att *x)
-{
-    a->heap[i] = x;
-    x->heap_idx = (uint32_t)i;
-}
-
 static void heap_up(struct sp_analysis *a, size_t i)
 {
-    struct att *x = a->heap[i];
+    struct hslot e = a->heap[i];
 
-    while (i > 0 && a->heap[(i - 1) / 2]->deadline_ns > x->deadline_ns) {
-        heap_set(a, i, a->heap[(i - 1) / 2]);
+    while (i > 0 && a->heap[(i - 1) / 2].e.key > e.e.key) {
+        a->heap[i] = a->heap[(i - 1) / 2];
         i = (i - 1) / 2;
     }
-    heap_set(a, i, x);
+    a->heap[i] = e;
 }
 
 static void heap_down(struct sp_analysis *a, size_t i)
 {
-    struct att *x = a->heap[i];
+    struct hslot e = a->heap[i];
 
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= a->nheap)
             break;
-        if (c + 1 < a->nheap &&
-            a->heap[c + 1]->deadline_ns < a->heap[c]->deadline_ns)
+        if (c + 1 < a->nheap && a->heap[c + 1].e.key < a->heap[c].e.key)
             c++;
-        if (a->heap[c]->deadline_ns >= x->deadline_ns)
+        if (a->heap[c].e.key >= e.e.key)
             break;
-        heap_set(a, i, a->heap[c]);
+        a->heap[i] = a->heap[c];
         i = c;
     }
-    heap_set(a, i, x);
+    a->heap[i] = e;
 }
 
-static void att_unlink(struct sp_analysis *a, struct att *x)
+static bool heap_push(struct sp_analysis *a, struct heap_ent e)
 {
-    size_t i = x->heap_idx;
-
-    if (i == HEAP_NONE)
-        return;
-    x->heap_idx = HEAP_NONE;
-    if (i == --a->nheap)
-        return;
-    {
-        struct att *m = a->heap[a->nheap];
-        heap_set(a, i, m);
-        heap_up(a, i);
-        heap_down(a, m->heap_idx);
+    if (a->nheap == a->capheap) {
+        size_t nc = a->capheap ? a->capheap * 2 : 64;
+        struct hslot *h = realloc(a->heap, nc * sizeof(*h));
+        if (h == NULL)
+            return false;
+        a->heap = h;
+        a->capheap = nc;
     }
+    a->heap[a->nheap].e = e;
+    a->heap[a->nheap].tgt = e.x->tgt;
+    a->heap[a->nheap].host = e.x->tgt->host;
+    heap_up(a, a->nheap++);
+    return true;
+}
+
+/* Appends e to the ring if that keeps it in order. */
+static bool fifo_push(struct sp_analysis *a, struct heap_ent e)
+{
+    if (a->nfifo > 0 &&
+        e.key < a->fifo[(a->fhead + a->nfifo - 1) & (a->capfifo - 1)].key)
+        return false;
+    if (a->nfifo == a->capfifo) {
+        size_t nc = a->capfifo ? a->capfifo * 2 : 1024;
+        struct heap_ent *f = malloc(nc * sizeof(*f));
+        if (f == NULL)
+            return false;
+        for (size_t i = 0; i < a->nfifo; i++)
+            f[i] = a->fifo[(a->fhead + i) & (a->capfifo - 1)];
+        free(a->fifo);
+        a->fifo = f;
+        a->fhead = 0;
+        a->capfifo = nc;
+    }
+    a->fifo[(a->fhead + a->nfifo++) & (a->capfifo - 1)] = e;
+    return true;
+}
+
+/* Queues x's one entry, keyed by its deadline. */
+static void att_queue(struct sp_analysis *a, struct att *x)
+{
+    struct heap_ent e = {.key = x->deadline_ns, .x = x};
+
+    /* a key beyond "now + wait + grace" in the ring would send every later
+     * ordinary deadline to the heap */
+    x->queued = (e.key <= a->now_ns + a->cfg.wait_ns + a->cfg.grace_ns &&
+                 fifo_push(a, e)) ||
+                heap_push(a, e);
+    /* if neither could grow, x stays out: it is never finalised, and is
+     * freed with the analysis */
 }
 
 static void att_schedule(struct sp_analysis *a, struct att *x, int64_t when)
 {
-    if (x->heap_idx != HEAP_NONE) {
-        /* deadlines only move forward */
-        x->deadline_ns = when;
-        heap_down(a, x->heap_idx);
+    if (x->queued) {
+        if (when > x->deadline_ns)
+            x->deadline_ns = when;
         return;
     }
-    if (a->nheap == a->capheap) {
-        size_t nc = a->capheap ? a->capheap * 2 : 1024;
-        struct att **h = realloc(a->heap, nc * sizeof(*h));
-        if (h == NULL)
-            return; /* kept out of the heap: finalised at the end */
-        a->heap = h;
-        a->capheap = nc;
-    }
     x->deadline_ns = when;
-    heap_set(a, a->nheap++, x);
-    heap_up(a, x->heap_idx);
+    att_queue(a, x);
 }
 
-static struct att *heap_first(const struct sp_analysis *a)
+/*
+ * Takes the entry due first out of its queue, if there is one and its key
+ * is at most `until`. The ring wins ties, so the order is deterministic.
+ */
+static bool pop_due(struct sp_analysis *a, int64_t until, struct heap_ent *out)
 {
-    return a->nheap > 0 ? a->heap[0] : NULL;
+    bool heap = a->nheap > 0 &&
+                (a->nfifo == 0 || a->heap[0].e.key < a->fifo[a->fhead].key);
+
+    if (heap) {
+        if (a->heap[0].e.key > until)
+            return false;
+        *out = a->heap[0].e;
+        if (--a->nheap > 0) {
+            a->heap[0] = a->heap[a->nheap];
+            heap_down(a, 0);
+        }
+    } else {
+        if (a->nfifo == 0 || a->fifo[a->fhead].key > until)
+            return false;
+        *out = a->fifo[a->fhead];
+        a->fhead = (a->fhead + 1) & (a->capfifo - 1);
+        a->nfifo--;
+    }
+    out->x->queued = false;
+    return true;
 }
 
 static void echo_unlink(struct sp_analysis *a, struct echo *x)
@@ -520,7 +745,7 @@ static void echo_unlink(struct sp_analysis *a, struct echo *x)
 
 /* Where on the path an answer came from: its place in a trace, else its
  * distance by TTL. */
-static int locate(const struct tgt *t, const struct sp_addr *from, int ttl)
+static int locate(struct tgt *t, const struct sp_addr *from, int ttl)
 {
     int k;
 
@@ -534,8 +759,7 @@ static int locate(const struct tgt *t, const struct sp_addr *from, int ttl)
         if (kh > 0 && (k < 0 || kh < k))
             k = kh;
     }
-    if (k < 0 && sp_addr_eq(from, &t->host->addr) &&
-        t->host->echo_reply_ttl > 0)
+    if (k < 0 && addr_eq(from, &t->host->addr) && t->host->echo_reply_ttl > 0)
         k = t->host->echo_reply_ttl;
     if (k < 0 && ttl >= 0)
         k = sp_ttl_distance((uint8_t)ttl);
@@ -692,7 +916,6 @@ static void att_final(struct sp_analysis *a, struct att *x,
     struct tgt *t = x->tgt;
     struct sp_result r;
 
-    att_unlink(a, x);
     ht_remove(&a->atts, &x->node);
 
     /* A TTL-limited SYN that drew time-exceeded, or silence where a trace
@@ -708,7 +931,7 @@ static void att_final(struct sp_analysis *a, struct att *x,
         if (!x->te && a->now_ns - x->last_syn_ns >= a->cfg.wait_ns)
             t->trace_silent++;
         if (x->te || x->ans == ANS_NONE) {
-            free(x);
+            att_free(&a->pool, x);
             return;
         }
     }
@@ -734,13 +957,84 @@ static void att_final(struct sp_analysis *a, struct att *x,
         };
         a->sink.attempt(a->sink.state, &rec);
     }
-    free(x);
+    att_free(&a->pool, x);
+}
+
+/* Prefetches every cache line of an object (a target is four of them). */
+#define PREFETCH_ALL(p, rw)                                                    \
+    do {                                                                       \
+        const char *pf_ = (const char *)(p);                                   \
+        for (size_t o_ = 0; o_ < sizeof(*(p)) + 63; o_ += 64)                  \
+            __builtin_prefetch(pf_ + o_, (rw));                                \
+    } while (0)
+
+/*
+ * What the next finalisations will read, fetched some packets ahead: in a
+ * capture larger than the cache they are long gone from it. Attempts leave
+ * the ring in order, so the pipeline runs along it: an attempt 12 places
+ * from the head, then at 7 what it points to (read from the cache now),
+ * and at 3 what that points to. It runs once per packet and once per
+ * attempt taken, so a burst of deadlines does not outrun it. Inlined by
+ * force: a function whose only effects are prefetches counts as having
+ * none, and GCC dropped its calls.
+ */
+__attribute__((always_inline)) static inline void
+prefetch_due(const struct sp_analysis *a)
+{
+    size_t m = a->capfifo - 1;
+
+    if (a->nfifo > 12)
+        PREFETCH_ALL(a->fifo[(a->fhead + 12) & m].x, 1);
+    if (a->nfifo > 7) {
+        const struct att *x = a->fifo[(a->fhead + 7) & m].x;
+        PREFETCH_ALL(x->tgt, 1);
+        __builtin_prefetch(x->node.pprev, 1);
+        __builtin_prefetch(x->node.next, 1);
+    }
+    if (a->nfifo > 3) {
+        const struct att *x = a->fifo[(a->fhead + 3) & m].x;
+        const struct tgt *t = x->tgt;
+        PREFETCH_ALL(t->host, 1);
+        /* a trace probe marks its row of the target's path */
+        if (x->syn_ttl < t->path.n)
+            __builtin_prefetch(&t->path.h[x->syn_ttl], 1);
+    }
+    /* the heap holds answered attempts for their last moments: its top
+     * and the two that may follow */
+    for (size_t i = 0; i < 3 && i < a->nheap; i++) {
+        PREFETCH_ALL(a->heap[i].e.x, 1);
+        PREFETCH_ALL(a->heap[i].tgt, 1);
+        PREFETCH_ALL(a->heap[i].host, 1);
+    }
+}
+
+/* Finalises, in deadline order, the attempts whose deadline is at most
+ * `until`; an entry keyed by an earlier deadline is queued again. */
+static void finalise_due(struct sp_analysis *a, int64_t until,
+                         enum sp_reason pending)
+{
+    struct heap_ent e;
+
+    while (pop_due(a, until, &e)) {
+        prefetch_due(a);
+        if (e.x->deadline_ns > e.key)
+            att_queue(a, e.x);
+        else
+            att_final(a, e.x, pending);
+    }
 }
 
 static void expire(struct sp_analysis *a)
 {
-    while (heap_first(a) != NULL && heap_first(a)->deadline_ns <= a->now_ns)
-        att_final(a, heap_first(a), SP_REASON_NO_RESPONSE);
+    finalise_due(a, a->now_ns, SP_REASON_NO_RESPONSE);
+    /* most packets finalise nothing: prefetch again only once a queue's
+     * head has moved */
+    if (a->fhead != a->pf_fhead ||
+        (a->nheap > 0 && a->heap[0].e.x != a->pf_top)) {
+        a->pf_fhead = a->fhead;
+        a->pf_top = a->nheap > 0 ? a->heap[0].e.x : NULL;
+        prefetch_due(a);
+    }
     while (a->ehead != NULL && a->ehead->deadline_ns <= a->now_ns) {
         struct echo *e = a->ehead;
         echo_unlink(a, e);
@@ -786,15 +1080,13 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
     if (a->cfg.own_syn != NULL && !a->cfg.own_syn(a->cfg.ctx, p))
         return;
     t = tgt_get(a, &p->dst, p->dport, true);
-    x = calloc(1, sizeof(*x));
-    if (t == NULL || x == NULL) {
-        free(x);
+    x = t != NULL ? att_alloc(&a->pool, &a->arena) : NULL;
+    if (x == NULL)
         return;
-    }
     x->tgt = t;
-    x->heap_idx = HEAP_NONE;
     x->client = p->src;
     x->cport = p->sport;
+    x->tport = p->dport;
     x->isn = p->seq;
     x->first_ns = x->last_syn_ns = p->ts_ns;
     x->syn_count = 1;
@@ -804,7 +1096,8 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
     ht_insert(&a->atts, &x->node,
               att_hash(&x->client, x->cport, &p->dst, p->dport));
     att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
-    if (a->nearly > 0)
+    /* most SYNs come long after the last unmatched answer: no scan */
+    if (a->nearly > 0 && p->ts_ns - a->early_last_ns <= early_window_ns)
         match_early(a, x, p);
 }
 
@@ -886,6 +1179,8 @@ static void on_tcp_reply(struct sp_analysis *a, const struct sp_packet *p)
     if (x == NULL) {
         a->unrelated++;
         a->early[a->nearly++ % EARLY_MAX] = *p;
+        if (a->nearly == 1 || p->ts_ns > a->early_last_ns)
+            a->early_last_ns = p->ts_ns;
         return;
     }
     tcp_answer(a, x, p, synack);
@@ -903,7 +1198,7 @@ static void match_early(struct sp_analysis *a, struct att *x,
         bool synack = (e->tcp_flags & SP_TCP_SYN) != 0;
         if (e->ts_ns == 0 || syn->ts_ns - e->ts_ns > early_window_ns ||
             e->sport != syn->dport || e->dport != syn->sport ||
-            !sp_addr_eq(&e->src, &syn->dst) || !sp_addr_eq(&e->dst, &syn->src))
+            !addr_eq(&e->src, &syn->dst) || !addr_eq(&e->dst, &syn->src))
             continue;
         if (synack ? e->ack != syn->seq + 1
                    : (e->ack != syn->seq && e->ack != syn->seq + 1))
@@ -930,13 +1225,12 @@ static struct echo *echo_find(struct sp_analysis *a, const struct sp_addr *s,
                               const struct sp_addr *d, uint16_t id,
                               uint16_t seq)
 {
-    uint64_t h =
-        mix16(mix16(sp_addr_hash(d, sp_addr_hash(s, hash_seed)), id), seq);
+    uint64_t h = pair_hash(s, d, id, seq) ^ hash_seed;
 
     for (struct hnode *e = ht_bucket(&a->echoes, h); e; e = e->next) {
         struct echo *x = (struct echo *)e;
         if (e->hash == h && x->id == id && x->seq == seq &&
-            sp_addr_eq(&x->src, s) && sp_addr_eq(&x->dst, d))
+            addr_eq(&x->src, s) && addr_eq(&x->dst, d))
             return x;
     }
     return NULL;
@@ -963,9 +1257,7 @@ static void on_echo_request(struct sp_analysis *a, const struct sp_packet *p)
     x->seq = p->icmp_seq;
     x->ttl = p->ttl;
     x->sent_ns = p->ts_ns;
-    h = mix16(mix16(sp_addr_hash(&p->dst, sp_addr_hash(&p->src, hash_seed)),
-                    p->icmp_id),
-              p->icmp_seq);
+    h = pair_hash(&p->src, &p->dst, p->icmp_id, p->icmp_seq) ^ hash_seed;
     ht_insert(&a->echoes, &x->node, h);
     x->deadline_ns = p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns;
     /* echo deadlines are always "now + wait": appending keeps order */
@@ -1127,6 +1419,76 @@ struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
     return a;
 }
 
+/* The hash of the attempt a packet will look up (sp_analysis_packet's
+ * dispatch), and whether it is a SYN; false if it looks none up. */
+static bool att_key(const struct sp_packet *p, uint64_t *h, bool *syn)
+{
+    unsigned f = p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST);
+    const struct sp_inner *in = &p->inner;
+
+    *syn = false;
+    if (!(p->have & SP_HAVE_IP) || p->frag_later)
+        return false;
+    if (p->proto == SP_PROTO_TCP) {
+        if (!(p->have & SP_HAVE_TCP))
+            return false;
+        if (f == SP_TCP_SYN) {
+            *syn = true;
+            *h = att_hash(&p->src, p->sport, &p->dst, p->dport);
+            return true;
+        }
+        if (f != (SP_TCP_SYN | SP_TCP_ACK) && f != (SP_TCP_RST | SP_TCP_ACK) &&
+            f != (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST))
+            return false;
+        *h = att_hash(&p->dst, p->dport, &p->src, p->sport);
+        return true;
+    }
+    if ((p->proto != SP_PROTO_ICMP && p->proto != SP_PROTO_ICMP6) ||
+        !(p->have & SP_HAVE_ICMP) || !(p->have & SP_HAVE_INNER_L4) ||
+        in->proto != SP_PROTO_TCP)
+        return false;
+    *h = att_hash(&in->src, in->sport, &in->dst, in->dport);
+    return true;
+}
+
+void sp_analysis_prefetch(struct sp_analysis *a, const struct sp_packet *p,
+                          int step, struct sp_analysis_hint *hint)
+{
+    struct hnode *e, *te;
+
+    if (step <= 0) {
+        /* the keys, and their buckets */
+        hint->ok = att_key(p, &hint->att, &hint->syn);
+        if (!hint->ok)
+            return;
+        __builtin_prefetch(&a->atts.b[hint->att & a->atts.mask]);
+        if (hint->syn) {
+            hint->tgt = tgt_hash(&p->dst, p->dport);
+            __builtin_prefetch(&a->tgts.b[hint->tgt & a->tgts.mask]);
+        }
+        return;
+    }
+    if (!hint->ok)
+        return;
+    e = ht_bucket(&a->atts, hint->att);
+    te = hint->syn ? ht_bucket(&a->tgts, hint->tgt) : NULL;
+    if (step == 1) {
+        /* the first entries of their chains */
+        if (e != NULL)
+            PREFETCH_ALL((const struct att *)e, 1);
+        if (te != NULL)
+            PREFETCH_ALL((const struct tgt *)te, 1);
+        return;
+    }
+    /* what the matching entries point to, or the next in the chain */
+    if (e != NULL && e->hash == hint->att)
+        PREFETCH_ALL(((const struct att *)e)->tgt, 1);
+    else if (e != NULL && e->next != NULL)
+        PREFETCH_ALL((const struct att *)e->next, 1);
+    if (te != NULL && te->hash == hint->tgt)
+        PREFETCH_ALL(((const struct tgt *)te)->host, 1);
+}
+
 void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
                         bool selected)
 {
@@ -1185,8 +1547,13 @@ void sp_analysis_drops(struct sp_analysis *a, int64_t now_ns)
     a->have_drop = true;
     a->drop_ns = now_ns;
     for (size_t i = 0; i < a->nheap; i++)
-        if (a->heap[i]->ans == ANS_NONE)
-            a->heap[i]->drops = true;
+        if (a->heap[i].e.x->ans == ANS_NONE)
+            a->heap[i].e.x->drops = true;
+    for (size_t i = 0; i < a->nfifo; i++) {
+        struct att *x = a->fifo[(a->fhead + i) & (a->capfifo - 1)].x;
+        if (x->ans == ANS_NONE)
+            x->drops = true;
+    }
 }
 
 void sp_analysis_no_route(struct sp_analysis *a, const struct sp_addr *dst,
@@ -1426,7 +1793,6 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
 {
     struct sp_target_rec rec;
     static const size_t cap = 256;
-    struct sp_hop *hops = NULL;
 
     memset(&rec, 0, sizeof(rec));
     rec.r = t->best;
@@ -1480,16 +1846,17 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
     /* hops where a trace exists: this port's, or the host's echo or UDP
      * trace (routers learnt from other ports' traces alone do not count) */
     if (t->have_trace || host_traced(t->host)) {
-        hops = calloc(cap, sizeof(*hops));
-        if (hops != NULL) {
-            rec.nhops = merge_hops(a, t, hops, cap);
-            rec.hops = rec.nhops > 0 ? hops : NULL;
+        /* one buffer for every target: merge_hops fills each row */
+        if (a->hops == NULL)
+            a->hops = malloc(cap * sizeof(*a->hops));
+        if (a->hops != NULL) {
+            rec.nhops = merge_hops(a, t, a->hops, cap);
+            rec.hops = rec.nhops > 0 ? a->hops : NULL;
         }
     }
     a->emitted[rec.r.verdict]++;
     if (a->sink.target != NULL)
         a->sink.target(a->sink.state, &rec);
-    free(hops);
 }
 
 void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
@@ -1498,8 +1865,7 @@ void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
     if (end_ns > a->now_ns)
         a->now_ns = end_ns;
     expire(a);
-    while (heap_first(a) != NULL)
-        att_final(a, heap_first(a), pending_reason);
+    finalise_due(a, INT64_MAX, pending_reason);
     for (struct tgt *t = a->tfirst; t != NULL; t = t->order_next)
         emit_target(a, t);
 }
@@ -1513,6 +1879,8 @@ void sp_analysis_counts(const struct sp_analysis *a, struct sp_summary *s)
     s->attempts = a->attempts;
 }
 
+/* Frees a table and what its nodes own; the nodes themselves are freed
+ * too unless they live in the arena (hosts, targets). */
 static void free_chain_all(struct htab *t, bool is_host, bool is_tgt)
 {
     if (t->b == NULL)
@@ -1523,9 +1891,10 @@ static void free_chain_all(struct htab *t, bool is_host, bool is_tgt)
             struct hnode *next = e->next;
             if (is_host)
                 free(((struct host *)e)->path.h);
-            if (is_tgt)
+            else if (is_tgt)
                 free(((struct tgt *)e)->path.h);
-            free(e);
+            else
+                free(e);
             e = next;
         }
     }
@@ -1536,10 +1905,13 @@ void sp_analysis_destroy(struct sp_analysis *a)
 {
     if (a == NULL)
         return;
-    free_chain_all(&a->atts, false, false);
+    free(a->atts.b); /* the attempts themselves are in the arena */
     free(a->heap);
+    free(a->fifo);
+    free(a->hops);
     free_chain_all(&a->echoes, false, false);
     free_chain_all(&a->tgts, false, true);
     free_chain_all(&a->hosts, true, false);
+    arena_free(&a->arena);
     free(a);
 }

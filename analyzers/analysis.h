@@ -71,6 +71,21 @@ struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
 void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
                         bool selected);
 
+/*
+ * A hint only, which changes no result: p will be fed soon, so start
+ * fetching the table entries it will look up. A caller holding a batch of
+ * packets calls it for each at steps 0, 1 and 2 (keys and buckets, chains,
+ * what they point to), a few packets apart, before feeding them; step 0
+ * fills *hint, which the later steps of the same packet read.
+ */
+struct sp_analysis_hint {
+    uint64_t att, tgt; /* hashes of the keys */
+    bool ok, syn;
+};
+
+void sp_analysis_prefetch(struct sp_analysis *a, const struct sp_packet *p,
+                          int step, struct sp_analysis_hint *hint);
+
 /* Advances the clock (live timers): finalises attempts whose wait passed. */
 void sp_analysis_tick(struct sp_analysis *a, int64_t now_ns);
 

@@ -23,21 +23,44 @@ struct sp_capture {
     struct sp_err err;
 };
 
-enum { BATCH = 64 };
+enum { BATCH = 128 };
+
+/* Offline: frames are decoded straight into the queue's ring, BATCH slots
+ * reserved at a time, and handed over a batch at a time. */
+static void file_main(struct sp_capture *c)
+{
+    struct sp_event *slots = NULL;
+    size_t n = 0, avail = 0;
+    int rc;
+
+    while (!atomic_load(&c->stop)) {
+        if (n == avail) {
+            sp_queue_commit(c->q, n);
+            avail = sp_queue_reserve(c->q, &slots, BATCH);
+            n = 0;
+        }
+        rc = sp_source_next(c->src, &slots[n], &c->err);
+        if (rc <= 0) {
+            c->status = rc;
+            break;
+        }
+        if (rc == 1)
+            n++;
+    }
+    sp_queue_commit(c->q, n);
+}
 
 static void *capture_main(void *arg)
 {
     struct sp_capture *c = arg;
-    struct sp_event batch[BATCH], ev;
+    struct sp_event ev;
     struct sp_capture_stats st;
     unsigned since_stats = 0;
-    size_t n = 0;
     int rc;
 
-    while (!atomic_load(&c->stop)) {
-        struct sp_event *slot = c->live ? &ev : &batch[n];
-        rc = sp_source_next(c->src, slot, &c->err);
-        if (c->live && (rc == 2 || ++since_stats >= 256)) {
+    while (c->live && !atomic_load(&c->stop)) {
+        rc = sp_source_next(c->src, &ev, &c->err);
+        if (rc == 2 || ++since_stats >= 256) {
             /* pcap_stats on the thread that owns the pcap_t */
             since_stats = 0;
             sp_source_stats(c->src, &st);
@@ -49,15 +72,10 @@ static void *capture_main(void *arg)
             c->status = rc;
             break;
         }
-        if (c->live)
-            sp_queue_push(c->q, &ev); /* never blocks: a full queue drops */
-        else if (++n == BATCH) {
-            sp_queue_push_wait_n(c->q, batch, n);
-            n = 0;
-        }
+        sp_queue_push(c->q, &ev); /* never blocks: a full queue drops */
     }
-    if (n > 0)
-        sp_queue_push_wait_n(c->q, batch, n);
+    if (!c->live)
+        file_main(c);
     ev.type = SP_EV_END;
     ev.status = c->status;
     /* live, never block (the engine may be gone from the queue already: it

@@ -3,8 +3,8 @@
  *
  * It owns a struct sp_source, reads and decodes frames and pushes them to
  * the engine's queue, and pushes one SP_EV_END event last. Offline it waits
- * for room in the queue (results never depend on speed); live it never
- * blocks: a full queue counts a drop.
+ * for room in the queue (results never depend on speed) and decodes straight
+ * into the queue's ring; live it never blocks: a full queue counts a drop.
  *
  * Cross-thread calls: sp_capture_stop() (any thread, or a signal handler
  * through sp_source_stop()).

@@ -16,10 +16,16 @@
 #include "engine/err.h"
 #include "engine/event.h"
 
+/* libpcap reads a file record by record through stdio: with the default
+ * buffer that was one read(2) per 4 KiB. Freed with the source, after
+ * pcap_close has closed the stream. */
+enum { FILE_IOBUF = 1 << 20 };
+
 struct file_source {
     struct sp_source base; /* first: the common part */
     bool have_filter;
     struct bpf_program filter;
+    char iobuf[FILE_IOBUF];
 };
 
 static void file_on_frame(struct sp_source *s, const struct pcap_pkthdr *h,
@@ -71,8 +77,24 @@ int sp_source_open_file(struct sp_source **out, const char *path,
         return sp_err_set(err, SP_ENOMEM, "out of memory");
     s = &fs->base;
     s->ops = &sp_source_file_ops;
-    s->p = pcap_open_offline_with_tstamp_precision(
-        path, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (strcmp(path, "-") == 0) {
+        s->p = pcap_open_offline_with_tstamp_precision(
+            path, PCAP_TSTAMP_PRECISION_NANO, eb);
+    } else {
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            int e = errno;
+            free(fs);
+            return sp_err_set(err, e == ENOENT ? SP_ENOENT : SP_EIO, "%s: %s",
+                              path, strerror(e));
+        }
+        setvbuf(f, fs->iobuf, _IOFBF, sizeof(fs->iobuf));
+        /* a failed pcap_fopen leaves f open; else pcap_close closes it */
+        s->p = pcap_fopen_offline_with_tstamp_precision(
+            f, PCAP_TSTAMP_PRECISION_NANO, eb);
+        if (s->p == NULL)
+            fclose(f);
+    }
     if (s->p == NULL) {
         free(fs);
         return sp_err_set(err, SP_EFORMAT, "%s: %s", path, eb);

@@ -697,9 +697,12 @@ static void note_retried_hops(struct live *lv)
     }
 }
 
+/* The scan's output, for its flush callback (one run per process). */
+static struct sp_output *scan_out;
+
 static void flush_stdout(void)
 {
-    fflush(stdout);
+    sp_output_flush(scan_out);
 }
 
 /* The scan engine (engine/scan.h) for large spaces; returns the exit
@@ -941,6 +944,7 @@ int sp_run_live(const struct sp_config *cfg)
         goto nomem;
     sp_output_sink(out, &sink);
     if (scan) {
+        scan_out = out;
         status = live_scan(&lv, srcp, q, &sink);
         goto done;
     }

@@ -80,6 +80,24 @@ int sp_run_exit_status(const struct sp_summary *s, bool offline)
     return not_open == 0 ? SP_EXIT_OK : SP_EXIT_NOT_OPEN;
 }
 
+/*
+ * A capture larger than the cache: the table entries that the packets a few
+ * places ahead will look up are fetched while this one is handled, in three
+ * steps (analysis.h). PF_BATCH: events handled per look at the queue.
+ */
+enum { PF_AHEAD = 12, PF_BATCH = 256 };
+
+static void prefetch(struct sp_analysis *a, const struct sp_event *evs,
+                     size_t n, size_t i, int step,
+                     struct sp_analysis_hint *hints)
+{
+    if (i < n && evs[i].type == SP_EV_PACKET &&
+        evs[i].result != SP_DECODE_INVALID && evs[i].result != SP_DECODE_OTHER)
+        sp_analysis_prefetch(a, &evs[i].pkt, step, &hints[i]);
+    else if (i < n)
+        hints[i].ok = false;
+}
+
 /* Wraps the user's sink to narrow the report to the -p ports. */
 struct narrow {
     const struct sp_config *cfg;
@@ -133,7 +151,8 @@ int sp_run_offline(const struct sp_config *cfg)
     struct narrow nw;
     char filter[8192] = "";
     size_t flen = 0;
-    struct sp_event evs[256];
+    const struct sp_event *evs;
+    struct sp_analysis_hint hints[PF_BATCH];
     int64_t last_ts = 0;
     int rc, status = SP_EXIT_INPUT;
     bool running = true;
@@ -153,6 +172,12 @@ int sp_run_offline(const struct sp_config *cfg)
     if (rc != 0) {
         fprintf(stderr, "synprobe: %s\n", err.msg);
         return rc == SP_EINVAL ? SP_EXIT_USAGE : SP_EXIT_INPUT;
+    }
+    /* a large --json run writes tens of megabytes: in big blocks, with
+     * static storage so nothing needs freeing (stdout is not yet used) */
+    if (!oo.flush_each) {
+        static char obuf[1 << 20];
+        setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     }
     out = sp_output_create(&oo);
     q = sp_queue_create(4096);
@@ -178,14 +203,22 @@ int sp_run_offline(const struct sp_config *cfg)
         goto done;
     }
     while (running) {
-        size_t n = sp_queue_pop(q, evs, 256, 200);
+        /* handled in place in the queue's ring, then given back */
+        size_t n = sp_queue_peek(q, &evs, PF_BATCH, 200);
         if (sp_signal_seen != 0 && cap != NULL)
             sp_capture_stop(cap);
         for (size_t i = 0; i < n && running; i++) {
+            if (i == 0)
+                for (size_t k = 0; k < PF_AHEAD && k < n; k++)
+                    prefetch(an, evs, n, k, 0, hints);
+            prefetch(an, evs, n, i + PF_AHEAD, 0, hints);
+            prefetch(an, evs, n, i + PF_AHEAD * 2 / 3, 1, hints);
+            prefetch(an, evs, n, i + PF_AHEAD / 3, 2, hints);
             if (evs[i].type == SP_EV_PACKET && evs[i].pkt.ts_ns > last_ts)
                 last_ts = evs[i].pkt.ts_ns;
             running = sp_engine_handle_event(an, &evs[i], &counts);
         }
+        sp_queue_release(q, n);
         if (sp_output_failed(out)) {
             sp_capture_stop(cap);
         }

@@ -12,153 +12,347 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * JSON records are assembled in a buffer of the output's own and handed to
+ * stdio once per record: a large offline --json run prints millions of
+ * fields, and printf's format parsing, inet_ntop's sprintf and one stdio
+ * call per field were most of its time. The sink is used by one thread
+ * only, so the unlocked stdio calls are safe.
+ */
+enum { JB_SIZE = 4096, ADDR_CACHE = 512 };
+
+/* An IPv6 address's text, quoted (a direct-mapped cache: the same targets
+ * and responders come back in record after record, and IPv6 text takes
+ * longer to write). */
+struct addr_text {
+    struct sp_addr a;
+    uint8_t len;
+    char s[SP_ADDR_STRLEN + 2];
+};
+
+/* A byte in decimal, padded to four bytes, and its length. */
+struct dec_byte {
+    char s[4];
+    uint8_t len;
+};
+
+/* A fixed piece of text and its length. */
+struct name {
+    const char *s;
+    size_t len;
+};
+
+struct jb {
+    FILE *f;
+    size_t n;
+    char b[JB_SIZE];
+    struct addr_text cache[ADDR_CACHE];
+    struct dec_byte dec[256];
+    /* names by enum value, and errno as JSON ([1]: IPv6) by reason */
+    struct name verdicts[SP_VERDICT_COUNT], reasons[SP_REASON_COUNT];
+    struct name errnos[2][SP_REASON_COUNT];
+    struct name head_attempt, head_target;
+};
+
 struct sp_output {
     struct sp_output_opts o;
     bool header_done, att_header_done, failed;
+    struct jb jb;
 };
 
+static inline void jb_flush(struct jb *j)
+{
+    if (j->n > 0)
+        fwrite_unlocked(j->b, 1, j->n, j->f);
+    j->n = 0;
+}
+
+/* Makes room for `need` more bytes (need <= JB_SIZE); returns where. */
+static inline char *jb_room(struct jb *j, size_t need)
+{
+    if (JB_SIZE - j->n < need)
+        jb_flush(j);
+    return j->b + j->n;
+}
+
+static inline void jb_mem(struct jb *j, const char *s, size_t len)
+{
+    if (len > JB_SIZE - j->n) {
+        jb_flush(j);
+        if (len > JB_SIZE) {
+            fwrite_unlocked(s, 1, len, j->f);
+            return;
+        }
+    }
+    memcpy(j->b + j->n, s, len);
+    j->n += len;
+}
+
+static inline void jb_c(struct jb *j, char c)
+{
+    *jb_room(j, 1) = c;
+    j->n++;
+}
+
+/* Writes v in decimal at p; returns the number of digits (<= 20). */
+static inline size_t fmt_u(char *p, unsigned long long v)
+{
+    /* "00" to "99": two digits per division */
+    static const char pairs[201] = "0001020304050607080910111213141516171819"
+                                   "2021222324252627282930313233343536373839"
+                                   "4041424344454647484950515253545556575859"
+                                   "6061626364656667686970717273747576777879"
+                                   "8081828384858687888990919293949596979899";
+    size_t n = 1, i;
+
+    for (unsigned long long x = v; x >= 10 && n < 20; x /= 10)
+        n++;
+    for (i = n; v >= 100; v /= 100) {
+        i -= 2;
+        memcpy(p + i, pairs + 2 * (v % 100), 2);
+    }
+    if (v >= 10)
+        memcpy(p + i - 2, pairs + 2 * v, 2);
+    else
+        p[i - 1] = (char)('0' + v);
+    return n;
+}
+
+static inline void jb_u(struct jb *j, unsigned long long v)
+{
+    j->n += fmt_u(jb_room(j, 20), v);
+}
+
+/* Dotted quad, as inet_ntop writes it; returns its length (<= 15). Writes
+ * up to 16 bytes at p. */
+static size_t fmt_ip4(const struct dec_byte *t, char *p, const uint8_t *b)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < 4; i++) {
+        if (i > 0)
+            p[n++] = '.';
+        memcpy(p + n, t[b[i]].s, 4);
+        n += t[b[i]].len;
+    }
+    return n;
+}
+
 /*
- * Small writers: a large offline --json run prints millions of fields, and
- * printf's format parsing and float conversion were most of its time. The
- * sink is used by one thread only, so the unlocked stdio calls are safe.
+ * IPv6 text exactly as glibc's inet_ntop writes it: lowercase hex groups
+ * without leading zeros; the first longest run of two or more zero groups
+ * becomes "::"; ::a.b.c.d and ::ffff:a.b.c.d keep their IPv4 tail. Returns
+ * the length (<= 45).
  */
-static void put_u(FILE *f, unsigned long long v)
+static size_t fmt_ip6(const struct dec_byte *t, char *p, const uint8_t *b)
 {
-    char b[24];
-    size_t i = sizeof(b);
+    static const char hex[] = "0123456789abcdef";
+    unsigned w[8];
+    int best = -1, blen = 0, cur = -1, clen = 0;
+    size_t n = 0;
 
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    fwrite_unlocked(b + i, 1, sizeof(b) - i, f);
+    for (int i = 0; i < 8; i++) {
+        w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+        if (w[i] != 0) {
+            cur = -1;
+            continue;
+        }
+        if (cur < 0) {
+            cur = i;
+            clen = 0;
+        }
+        if (++clen > blen) {
+            best = cur;
+            blen = clen;
+        }
+    }
+    if (blen < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        int shift;
+        if (best >= 0 && i >= best && i < best + blen) {
+            if (i == best)
+                p[n++] = ':';
+            continue;
+        }
+        if (i != 0)
+            p[n++] = ':';
+        if (i == 6 && best == 0 && (blen == 6 || (blen == 5 && w[5] == 0xffff)))
+            return n + fmt_ip4(t, p + n, b + 12);
+        for (shift = 12; shift > 0 && (w[i] >> shift) == 0; shift -= 4)
+            ;
+        for (; shift >= 0; shift -= 4)
+            p[n++] = hex[(w[i] >> shift) & 0xf];
+    }
+    if (best >= 0 && best + blen == 8)
+        p[n++] = ':';
+    return n;
 }
 
-static void put_s(FILE *f, const char *s)
+static void jb_json_str(struct jb *j, const char *s)
 {
-    fwrite_unlocked(s, 1, strlen(s), f);
-}
-
-static void put_json_str(FILE *f, const char *s)
-{
+    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;
 
-    putc_unlocked('"', f);
+    jb_c(j, '"');
     for (;; p++) {
+        char *o;
         if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
             run++;
             continue;
         }
-        fwrite_unlocked(p - run, 1, run, f);
+        jb_mem(j, (const char *)p - run, run);
         run = 0;
         if (*p == '\0')
             break;
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
+        o = jb_room(j, 6);
+        o[0] = '\\';
+        if (*p == '"' || *p == '\\') {
+            o[1] = (char)*p;
+            j->n += 2;
+        } else {
+            memcpy(o + 1, "u00", 3);
+            o[4] = hex[*p >> 4];
+            o[5] = hex[*p & 0xf];
+            j->n += 6;
+        }
+    }
+    jb_c(j, '"');
+}
+
+/* An address as inet_ntop writes it, quoted ("-" for none). */
+/*
+ * Records are written through a cursor into room reserved for a whole
+ * record (REC_MAX bytes: every field but a host name has a bound, and a
+ * name goes through the checked jb_json_str), so no field checks for room.
+ */
+enum { REC_MAX = 768 };
+
+#define PUT_LIT(p, lit)                                                        \
+    ((p) = (char *)memcpy((p), "" lit, sizeof(lit) - 1) + sizeof(lit) - 1)
+
+static char *put_name(char *p, const struct name *n)
+{
+    memcpy(p, n->s, n->len);
+    return p + n->len;
+}
+
+static char *put_u(char *p, unsigned long long v)
+{
+    return p + fmt_u(p, v);
+}
+
+/* An address, quoted; IPv6 from the cache (writes up to 48 bytes at p). */
+static char *put_addr(struct jb *j, char *p, const struct sp_addr *a)
+{
+    uint64_t lo, hi;
+    struct addr_text *c;
+    size_t n = 1;
+
+    if (a->family == 4) {
+        /* quick enough to write directly */
+        *p = '"';
+        n += fmt_ip4(j->dec, p + n, a->b);
+        p[n++] = '"';
+        return p + n;
+    }
+    memcpy(&lo, a->b, sizeof(lo));
+    memcpy(&hi, a->b + 8, sizeof(hi));
+    lo =
+        (lo * 0x9e3779b97f4a7c15ULL) ^ (hi ^ a->family) * 0xc2b2ae3d27d4eb4fULL;
+    c = &j->cache[(lo >> 40) % ADDR_CACHE];
+    if (c->len == 0 || c->a.family != a->family ||
+        memcmp(c->a.b, a->b, sizeof(a->b)) != 0) {
+        /* a miss: format it (an empty entry has len 0) */
+        c->s[0] = '"';
+        if (a->family == 6)
+            n += fmt_ip6(j->dec, c->s + n, a->b);
         else
-            fprintf(f, "\\u%04x", *p);
+            c->s[n++] = '-';
+        c->s[n++] = '"';
+        c->len = (uint8_t)n;
+        c->a = *a;
     }
-    putc_unlocked('"', f);
+    memcpy(p, c->s, sizeof(c->s));
+    return p + c->len;
 }
 
-/* An address as inet_ntop writes it, quoted; IPv4 without inet_ntop. */
-static void put_addr(FILE *f, const struct sp_addr *a)
-{
-    char b[SP_ADDR_STRLEN];
-
-    if (a->family != 4) {
-        put_json_str(f, sp_addr_str(a, b, sizeof(b)));
-        return;
-    }
-    putc_unlocked('"', f);
-    for (int i = 0; i < 4; i++) {
-        if (i > 0)
-            putc_unlocked('.', f);
-        put_u(f, a->b[i]);
-    }
-    putc_unlocked('"', f);
-}
-
-/* Copies s with every non-printable byte replaced by '?'. */
-static const char *safe_text(const char *s, char *buf, size_t len)
-{
-    size_t i = 0;
-
-    for (; s[i] != '\0' && i + 1 < len; i++)
-        buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-    buf[i] = '\0';
-    return buf;
-}
-
-static void put_addr_or_null(FILE *f, const struct sp_addr *a)
+static char *put_addr_or_null(struct jb *j, char *p, const struct sp_addr *a)
 {
     if (a->family == 0)
-        put_s(f, "null");
-    else
-        put_addr(f, a);
+        return PUT_LIT(p, "null");
+    return put_addr(j, p, a);
 }
 
-static void put_int_or_null(FILE *f, long long v)
+static char *put_int_or_null(char *p, long long v)
 {
     if (v < 0)
-        put_s(f, "null");
-    else
-        put_u(f, (unsigned long long)v);
+        return PUT_LIT(p, "null");
+    return put_u(p, (unsigned long long)v);
 }
 
 /* Milliseconds with three decimals (microseconds, rounded). */
-static void put_ms_or_null(FILE *f, int64_t ns)
+static char *put_ms_or_null(char *p, int64_t ns)
 {
     unsigned long long us;
 
-    if (ns < 0) {
-        put_s(f, "null");
-        return;
-    }
+    if (ns < 0)
+        return PUT_LIT(p, "null");
     us = ((unsigned long long)ns + 500) / 1000;
-    put_u(f, us / 1000);
-    putc_unlocked('.', f);
-    putc_unlocked((char)('0' + us / 100 % 10), f);
-    putc_unlocked((char)('0' + us / 10 % 10), f);
-    putc_unlocked((char)('0' + us % 10), f);
+    p = put_u(p, us / 1000);
+    p[0] = '.';
+    p[1] = (char)('0' + us / 100 % 10);
+    p[2] = (char)('0' + us / 10 % 10);
+    p[3] = (char)('0' + us % 10);
+    return p + 4;
 }
 
-static void json_result(FILE *f, const char *type, const struct sp_result *r)
+static const struct name *verdict_name(const struct jb *j, enum sp_verdict v)
 {
-    const char *en = sp_reason_errno(r->reason, r->target.family);
+    return &j->verdicts[(unsigned)v < SP_VERDICT_COUNT ? v
+                                                       : SP_VERDICT_UNKNOWN];
+}
 
-    put_s(f, "{\"type\":\"");
-    put_s(f, type);
-    put_s(f, "\",\"target\":");
-    put_addr(f, &r->target);
+/* The common fields of attempt and target records, from the opening brace;
+ * `head` is "{\"type\":\"...\",\"target\":". Returns the cursor, in room
+ * for REC_MAX bytes less what it wrote. */
+static char *json_result(struct jb *j, char *p, const struct name *head,
+                         const struct sp_result *r)
+{
+    unsigned reason = (unsigned)r->reason < SP_REASON_COUNT
+                          ? (unsigned)r->reason
+                          : (unsigned)SP_REASON_NONE;
+    const struct name *en = &j->errnos[r->target.family == 6][reason];
+
+    p = put_name(p, head);
+    p = put_addr(j, p, &r->target);
     if (r->name != NULL) {
-        fputs(",\"name\":", f);
-        put_json_str(f, r->name);
+        PUT_LIT(p, ",\"name\":");
+        j->n = (size_t)(p - j->b);
+        jb_json_str(j, r->name);
+        p = jb_room(j, REC_MAX);
     }
-    put_s(f, ",\"port\":");
-    put_u(f, r->port);
-    put_s(f, ",\"proto\":\"tcp\",\"verdict\":\"");
-    put_s(f, sp_verdict_name(r->verdict));
-    put_s(f, "\",\"reason\":\"");
-    put_s(f, sp_reason_name(r->reason));
-    put_s(f, "\",\"hop\":");
-    put_int_or_null(f, r->hop);
-    fputs(",\"responder\":", f);
-    put_addr_or_null(f, &r->responder);
-    fputs(",\"reply_ttl\":", f);
-    put_int_or_null(f, r->reply_ttl);
-    fputs(",\"rtt_ms\":", f);
-    put_ms_or_null(f, r->rtt_ns);
-    fputs(",\"errno\":", f);
-    if (en != NULL)
-        put_json_str(f, en);
-    else
-        fputs("null", f);
-    fputs(",\"icmp_type\":", f);
-    put_int_or_null(f, r->icmp_type);
-    fputs(",\"icmp_code\":", f);
-    put_int_or_null(f, r->icmp_code);
+    PUT_LIT(p, ",\"port\":");
+    p = put_u(p, r->port);
+    PUT_LIT(p, ",\"proto\":\"tcp\",\"verdict\":\"");
+    p = put_name(p, verdict_name(j, r->verdict));
+    PUT_LIT(p, "\",\"reason\":\"");
+    p = put_name(p, &j->reasons[reason]);
+    PUT_LIT(p, "\",\"hop\":");
+    p = put_int_or_null(p, r->hop);
+    PUT_LIT(p, ",\"responder\":");
+    p = put_addr_or_null(j, p, &r->responder);
+    PUT_LIT(p, ",\"reply_ttl\":");
+    p = put_int_or_null(p, r->reply_ttl);
+    PUT_LIT(p, ",\"rtt_ms\":");
+    p = put_ms_or_null(p, r->rtt_ns);
+    PUT_LIT(p, ",\"errno\":");
+    p = put_name(p, en);
+    PUT_LIT(p, ",\"icmp_type\":");
+    p = put_int_or_null(p, r->icmp_type);
+    PUT_LIT(p, ",\"icmp_code\":");
+    return put_int_or_null(p, r->icmp_code);
 }
 
 static const char *hop_answer_name(uint8_t kind, uint8_t reason)
@@ -195,19 +389,25 @@ static const char *note_name(uint8_t note)
     }
 }
 
-static void json_verdicts(FILE *f, const unsigned *v)
+/* {"open":N,...}: at most SP_VERDICT_COUNT * 40 bytes. */
+static char *json_verdicts(const struct jb *j, char *p, const unsigned *v)
 {
     bool first = true;
 
-    fputc('{', f);
+    *p++ = '{';
     for (int i = 0; i < SP_VERDICT_COUNT; i++) {
         if (v[i] == 0)
             continue;
-        fprintf(f, "%s\"%s\":%u", first ? "" : ",",
-                sp_verdict_name((enum sp_verdict)i), v[i]);
+        if (!first)
+            *p++ = ',';
+        *p++ = '"';
+        p = put_name(p, &j->verdicts[i]);
+        PUT_LIT(p, "\":");
+        p = put_u(p, v[i]);
         first = false;
     }
-    fputc('}', f);
+    *p++ = '}';
+    return p;
 }
 
 /* Live runs stream each record as it is reached; offline, records are
@@ -215,7 +415,12 @@ static void json_verdicts(FILE *f, const unsigned *v)
  * time of a large --json run). */
 static void finish_line(struct sp_output *o)
 {
-    if ((o->o.flush_each && fflush(o->o.out) != 0) || ferror(o->o.out))
+    /* JSON records gather in jb, handed to stdio half a buffer at a time
+     * (a record is never split: it starts with room for all of it) */
+    if (!o->o.flush_each && o->jb.n > 0 && o->jb.n < JB_SIZE / 2)
+        return;
+    jb_flush(&o->jb);
+    if ((o->o.flush_each && fflush(o->o.out) != 0) || ferror_unlocked(o->o.out))
         o->failed = true;
 }
 
@@ -229,89 +434,134 @@ static void flush_now(struct sp_output *o)
 static void json_attempt(void *st, const struct sp_attempt_rec *a)
 {
     struct sp_output *o = st;
-    FILE *f = o->o.out;
+    struct jb *j = &o->jb;
     long long frac = a->first_seen_ns % 1000000000LL;
-    char fb[12];
+    char *p = jb_room(j, REC_MAX);
 
-    json_result(f, "attempt", &a->r);
-    put_s(f, ",\"client\":");
-    put_addr(f, &a->client);
-    put_s(f, ",\"client_port\":");
-    put_u(f, a->client_port);
-    put_s(f, ",\"first_seen\":");
-    put_u(f, (unsigned long long)(a->first_seen_ns / 1000000000LL));
+    p = json_result(j, p, &j->head_attempt, &a->r);
+    PUT_LIT(p, ",\"client\":");
+    p = put_addr(j, p, &a->client);
+    PUT_LIT(p, ",\"client_port\":");
+    p = put_u(p, a->client_port);
+    PUT_LIT(p, ",\"first_seen\":");
+    p = put_u(p, (unsigned long long)(a->first_seen_ns / 1000000000LL));
     for (int i = 9; i >= 1; i--) {
-        fb[i] = (char)('0' + frac % 10);
+        p[i] = (char)('0' + frac % 10);
         frac /= 10;
     }
-    fb[0] = '.';
-    fwrite_unlocked(fb, 1, 10, f);
-    put_s(f, ",\"syn_count\":");
-    put_u(f, a->syn_count);
-    put_s(f, "}\n");
+    p[0] = '.';
+    p += 10;
+    PUT_LIT(p, ",\"syn_count\":");
+    p = put_u(p, a->syn_count);
+    PUT_LIT(p, "}\n");
+    j->n = (size_t)(p - j->b);
     finish_line(o);
+}
+
+/* A hop's answer for one probe kind: quoted, or null if none was sent. */
+static char *put_answer(char *p, const char *s)
+{
+    size_t n;
+
+    if (s == NULL)
+        return PUT_LIT(p, "null");
+    n = strlen(s);
+    *p++ = '"';
+    memcpy(p, s, n);
+    p += n;
+    *p++ = '"';
+    return p;
 }
 
 static void json_target(void *st, const struct sp_target_rec *t)
 {
     struct sp_output *o = st;
-    FILE *f = o->o.out;
+    struct jb *j = &o->jb;
+    char *p = jb_room(j, REC_MAX);
 
-    json_result(f, "target", &t->r);
-    fputs(",\"verdicts\":", f);
-    json_verdicts(f, t->verdicts);
+    p = json_result(j, p, &j->head_target, &t->r);
+    PUT_LIT(p, ",\"verdicts\":");
+    p = json_verdicts(j, p, t->verdicts);
     if (t->hops != NULL) {
-        fputs(",\"hops\":[", f);
+        PUT_LIT(p, ",\"hops\":[");
         for (size_t i = 0; i < t->nhops; i++) {
             const struct sp_hop *h = &t->hops[i];
             const char *s = hop_answer_name(h->syn, h->syn_reason);
             const char *e = hop_answer_name(h->echo, h->echo_reason);
             const char *u = hop_answer_name(h->udp, h->udp_reason);
             const char *n = note_name(h->note);
-            fprintf(f, "%s{\"ttl\":%u,\"addr\":", i ? "," : "", h->ttl);
-            put_addr_or_null(f, &h->addr);
-            fputs(",\"rtt_ms\":", f);
-            put_ms_or_null(f, h->rtt_ns);
+            /* a row is at most about 250 bytes */
+            j->n = (size_t)(p - j->b);
+            p = jb_room(j, REC_MAX);
+            if (i > 0)
+                *p++ = ',';
+            PUT_LIT(p, "{\"ttl\":");
+            p = put_u(p, h->ttl);
+            PUT_LIT(p, ",\"addr\":");
+            p = put_addr_or_null(j, p, &h->addr);
+            PUT_LIT(p, ",\"rtt_ms\":");
+            p = put_ms_or_null(p, h->rtt_ns);
             /* null: no probe of that kind was sent with this TTL */
-            put_s(f, ",\"syn\":");
-            if (s != NULL)
-                put_json_str(f, s);
-            else
-                put_s(f, "null");
-            put_s(f, ",\"echo\":");
-            if (e != NULL)
-                put_json_str(f, e);
-            else
-                put_s(f, "null");
-            if (u != NULL)
-                fprintf(f, ",\"udp\":\"%s\"", u);
-            if (n != NULL)
-                fprintf(f, ",\"note\":\"%s\"", n);
-            fputc('}', f);
+            PUT_LIT(p, ",\"syn\":");
+            p = put_answer(p, s);
+            PUT_LIT(p, ",\"echo\":");
+            p = put_answer(p, e);
+            if (u != NULL) {
+                PUT_LIT(p, ",\"udp\":");
+                p = put_answer(p, u);
+            }
+            if (n != NULL) {
+                PUT_LIT(p, ",\"note\":");
+                p = put_answer(p, n);
+            }
+            *p++ = '}';
         }
-        fputc(']', f);
+        *p++ = ']';
     }
-    fputs("}\n", f);
+    PUT_LIT(p, "}\n");
+    j->n = (size_t)(p - j->b);
     finish_line(o);
 }
 
 static void json_summary(void *st, const struct sp_summary *s)
 {
     struct sp_output *o = st;
-    FILE *f = o->o.out;
+    struct jb *j = &o->jb;
+    char *p = jb_room(j, REC_MAX);
 
-    fputs("{\"type\":\"summary\",\"verdicts\":", f);
-    json_verdicts(f, s->verdicts);
-    fprintf(f,
-            ",\"attempts\":%llu,\"packets\":%llu,\"unrelated\":%llu,"
-            "\"truncated\":%llu,\"invalid\":%llu,\"capture_drops\":%llu,"
-            "\"incomplete\":%s}\n",
-            (unsigned long long)s->attempts, (unsigned long long)s->packets,
-            (unsigned long long)s->unrelated, (unsigned long long)s->truncated,
-            (unsigned long long)s->invalid,
-            (unsigned long long)s->capture_drops,
-            s->incomplete ? "true" : "false");
+    PUT_LIT(p, "{\"type\":\"summary\",\"verdicts\":");
+    p = json_verdicts(j, p, s->verdicts);
+    PUT_LIT(p, ",\"attempts\":");
+    p = put_u(p, s->attempts);
+    PUT_LIT(p, ",\"packets\":");
+    p = put_u(p, s->packets);
+    PUT_LIT(p, ",\"unrelated\":");
+    p = put_u(p, s->unrelated);
+    PUT_LIT(p, ",\"truncated\":");
+    p = put_u(p, s->truncated);
+    PUT_LIT(p, ",\"invalid\":");
+    p = put_u(p, s->invalid);
+    PUT_LIT(p, ",\"capture_drops\":");
+    p = put_u(p, s->capture_drops);
+    PUT_LIT(p, ",\"incomplete\":");
+    if (s->incomplete)
+        PUT_LIT(p, "true}\n");
+    else
+        PUT_LIT(p, "false}\n");
+    j->n = (size_t)(p - j->b);
+    jb_flush(j);
     flush_now(o);
+}
+
+/* Copies s with every non-printable byte replaced by '?'. */
+static const char *safe_text(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 1 < len; i++)
+        buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+    buf[i] = '\0';
+    return buf;
 }
 
 /* ---- text ------------------------------------------------------------------
@@ -625,12 +875,51 @@ static void text_summary(void *st, const struct sp_summary *s)
     flush_now(o);
 }
 
+static struct name name_of(const char *s)
+{
+    struct name n = {.s = s, .len = strlen(s)};
+    return n;
+}
+
+static void jb_init(struct jb *j, FILE *f)
+{
+    static const char *const errno_json[] = {
+        "null",          "\"ECONNREFUSED\"", "\"EHOSTUNREACH\"",
+        "\"EACCES\"",    "\"ENOPROTOOPT\"",  "\"ENETUNREACH\"",
+        "\"ETIMEDOUT\"",
+    };
+
+    j->f = f;
+    for (int v = 0; v < 256; v++)
+        j->dec[v].len = (uint8_t)fmt_u(j->dec[v].s, (unsigned)v);
+    for (int v = 0; v < SP_VERDICT_COUNT; v++)
+        j->verdicts[v] = name_of(sp_verdict_name((enum sp_verdict)v));
+    for (int r = 0; r < SP_REASON_COUNT; r++) {
+        j->reasons[r] = name_of(sp_reason_name((enum sp_reason)r));
+        for (int six = 0; six < 2; six++) {
+            const char *en = sp_reason_errno((enum sp_reason)r, six ? 6 : 4);
+            j->errnos[six][r] = name_of(errno_json[0]);
+            for (size_t k = 1;
+                 en != NULL && k < sizeof(errno_json) / sizeof(errno_json[0]);
+                 k++)
+                if (strlen(errno_json[k]) == strlen(en) + 2 &&
+                    strncmp(errno_json[k] + 1, en, strlen(en)) == 0)
+                    j->errnos[six][r] = name_of(errno_json[k]);
+        }
+    }
+    j->head_attempt = name_of("{\"type\":\"attempt\",\"target\":");
+    j->head_target = name_of("{\"type\":\"target\",\"target\":");
+}
+
 struct sp_output *sp_output_create(const struct sp_output_opts *opts)
 {
     struct sp_output *o = calloc(1, sizeof(*o));
 
-    if (o != NULL)
+    if (o != NULL) {
         o->o = *opts;
+        o->jb.f = opts->out;
+        jb_init(&o->jb, opts->out);
+    }
     return o;
 }
 
@@ -647,7 +936,19 @@ bool sp_output_failed(const struct sp_output *o)
     return o->failed;
 }
 
+void sp_output_flush(struct sp_output *o)
+{
+    if (o == NULL)
+        return;
+    jb_flush(&o->jb);
+    if (fflush(o->o.out) != 0 || ferror(o->o.out))
+        o->failed = true;
+}
+
 void sp_output_destroy(struct sp_output *o)
 {
+    if (o == NULL)
+        return;
+    jb_flush(&o->jb); /* records of a run that ended without a summary */
     free(o);
 }

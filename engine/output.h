@@ -32,6 +32,10 @@ void sp_output_sink(struct sp_output *o, struct sp_sink *sink);
 /* True if writing failed (EPIPE, disk full): the caller stops early. */
 bool sp_output_failed(const struct sp_output *o);
 
+/* Hands every record written so far to the output and flushes it (a scan
+ * calls it every 100 ms when records are not flushed one by one). */
+void sp_output_flush(struct sp_output *o);
+
 void sp_output_destroy(struct sp_output *o);
 
 /*

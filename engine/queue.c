@@ -20,6 +20,7 @@ struct sp_queue {
     struct sp_event *ring;
     size_t cap, head, count;
     uint64_t drops;
+    bool producer_waits; /* in sp_queue_push_wait*, for half the ring free */
 };
 
 struct sp_queue *sp_queue_create(size_t cap)
@@ -85,11 +86,25 @@ bool sp_queue_push(struct sp_queue *q, const struct sp_event *ev)
     return ok;
 }
 
+/*
+ * Waits for room. A producer that found the ring full sleeps until half of
+ * it is free, not until one slot is: woken per popped batch, the two
+ * threads switched on every batch and the wake-ups cost more than the copy.
+ */
+static void wait_room(struct sp_queue *q)
+{
+    if (q->count < q->cap)
+        return;
+    q->producer_waits = true;
+    while (q->count > q->cap / 2)
+        pthread_cond_wait(&q->not_full, &q->mu);
+    q->producer_waits = false;
+}
+
 void sp_queue_push_wait(struct sp_queue *q, const struct sp_event *ev)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->count == q->cap)
-        pthread_cond_wait(&q->not_full, &q->mu);
+    wait_room(q);
     put(q, ev);
     pthread_mutex_unlock(&q->mu);
 }
@@ -101,8 +116,7 @@ void sp_queue_push_wait_n(struct sp_queue *q, const struct sp_event *evs,
 
     pthread_mutex_lock(&q->mu);
     while (i < n) {
-        while (q->count == q->cap)
-            pthread_cond_wait(&q->not_full, &q->mu);
+        wait_room(q);
         while (i < n && q->count < q->cap) {
             q->ring[(q->head + q->count) % q->cap] = evs[i++];
             q->count++;
@@ -112,12 +126,14 @@ void sp_queue_push_wait_n(struct sp_queue *q, const struct sp_event *evs,
     pthread_mutex_unlock(&q->mu);
 }
 
-size_t sp_queue_pop(struct sp_queue *q, struct sp_event *out, size_t max,
-                    int timeout_ms)
+/* Consumer, with the lock held: waits at most timeout_ms (-1: forever) for
+ * an event. False on timeout. */
+static bool wait_events(struct sp_queue *q, int timeout_ms)
 {
-    size_t n = 0;
     struct timespec until;
 
+    if (q->count > 0)
+        return true;
     if (timeout_ms >= 0) {
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += timeout_ms / 1000;
@@ -127,7 +143,6 @@ size_t sp_queue_pop(struct sp_queue *q, struct sp_event *out, size_t max,
             until.tv_nsec -= 1000000000L;
         }
     }
-    pthread_mutex_lock(&q->mu);
     while (q->count == 0) {
         int rc;
         if (timeout_ms < 0) {
@@ -135,19 +150,92 @@ size_t sp_queue_pop(struct sp_queue *q, struct sp_event *out, size_t max,
             continue;
         }
         rc = pthread_cond_timedwait(&q->not_empty, &q->mu, &until);
-        if (rc == ETIMEDOUT && q->count == 0) {
-            pthread_mutex_unlock(&q->mu);
-            return 0;
-        }
+        if (rc == ETIMEDOUT && q->count == 0)
+            return false;
+    }
+    return true;
+}
+
+/* Consumer, with the lock held: wakes a producer waiting for room once
+ * half the ring is free. */
+static void wake_producer(struct sp_queue *q)
+{
+    if (q->producer_waits && q->count <= q->cap / 2)
+        pthread_cond_signal(&q->not_full);
+}
+
+size_t sp_queue_pop(struct sp_queue *q, struct sp_event *out, size_t max,
+                    int timeout_ms)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&q->mu);
+    if (!wait_events(q, timeout_ms)) {
+        pthread_mutex_unlock(&q->mu);
+        return 0;
     }
     while (n < max && q->count > 0) {
         out[n++] = q->ring[q->head];
         q->head = (q->head + 1) % q->cap;
         q->count--;
     }
-    pthread_cond_signal(&q->not_full);
+    wake_producer(q);
     pthread_mutex_unlock(&q->mu);
     return n;
+}
+
+size_t sp_queue_reserve(struct sp_queue *q, struct sp_event **slots, size_t max)
+{
+    size_t tail, n;
+
+    pthread_mutex_lock(&q->mu);
+    wait_room(q);
+    tail = (q->head + q->count) % q->cap;
+    n = q->cap - q->count;
+    if (n > q->cap - tail)
+        n = q->cap - tail; /* contiguous up to the end of the ring */
+    pthread_mutex_unlock(&q->mu);
+    *slots = &q->ring[tail];
+    return n < max ? n : max;
+}
+
+void sp_queue_commit(struct sp_queue *q, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->count += n;
+    pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+}
+
+size_t sp_queue_peek(struct sp_queue *q, const struct sp_event **evs,
+                     size_t max, int timeout_ms)
+{
+    size_t n;
+
+    pthread_mutex_lock(&q->mu);
+    if (!wait_events(q, timeout_ms)) {
+        pthread_mutex_unlock(&q->mu);
+        return 0;
+    }
+    n = q->count;
+    if (n > q->cap - q->head)
+        n = q->cap - q->head;
+    pthread_mutex_unlock(&q->mu);
+    *evs = &q->ring[q->head];
+    return n < max ? n : max;
+}
+
+void sp_queue_release(struct sp_queue *q, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->head = (q->head + n) % q->cap;
+    q->count -= n;
+    wake_producer(q);
+    pthread_mutex_unlock(&q->mu);
 }
 
 uint64_t sp_queue_drops(struct sp_queue *q)
