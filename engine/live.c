@@ -843,7 +843,7 @@ int sp_run_live(const struct sp_config *cfg)
     unsigned families = 0;
     size_t nports = sp_cli_port_count(cfg);
     int status = SP_EXIT_INPUT, rc;
-    int64_t start, end_ns, last_drop_check = 0;
+    int64_t start, end_ns;
     uint64_t seen_drops = 0;
     struct sp_event evs[256];
     bool trace_started = false, scan, capture_failed = false;
@@ -1108,15 +1108,17 @@ int sp_run_live(const struct sp_config *cfg)
         n = sp_queue_pop(q, evs, 256, busy ? 5 : 0);
         for (size_t i = 0; i < n; i++)
             sp_engine_handle_event(lv.an, &evs[i], &counts);
-        sp_analysis_tick(lv.an, sp_now_ns());
-        if (now - last_drop_check > 100LL * MS) {
+        /* drops are read before any attempt can end: one that waited
+         * while the capture dropped must not be judged silent (the count
+         * is an atomic the capture thread refreshes every 256 frames) */
+        {
             uint64_t d = sp_capture_drops(cap) + sp_queue_drops(q);
-            last_drop_check = now;
             if (d > seen_drops) {
                 seen_drops = d;
-                sp_analysis_drops(lv.an, now);
+                sp_analysis_drops(lv.an, sp_now_ns());
             }
         }
+        sp_analysis_tick(lv.an, sp_now_ns());
         if (!busy && n == 0)
             break;
     }

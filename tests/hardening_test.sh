@@ -136,9 +136,12 @@ done
 # A flood of unrelated RSTs that passes the capture filter. With the default
 # buffer nothing is dropped and verdicts are those of a quiet run; with a
 # tiny buffer (-B 64) the capture drops, and silences must then be
-# unknown/capture-drops, never filtered.
+# unknown/capture-drops, never filtered. The capture keeps up with most of
+# the flood and drops in bursts, so the silent port is probed over several
+# seconds (--retries 4: tries at 0, 0.4, 1.2, 2.8 and 6 s) for its wait to
+# overlap them.
 bash "$LAB" scenario "$SUF" srv-drop >/dev/null 2>&1
-args=(-p 80,81,8443 198.18.4.100 --wait 2 --json)
+args=(-p 80,81,8443 198.18.4.100 --wait 2 --retries 4 --json)
 run "${args[@]}" >"$TMP/quiet.json" 2>/dev/null
 for B in 32768 64; do
     ip netns exec "sp-$SUF-r1" "$FORGE" flood 198.18.4.100 198.18.1.2 \
