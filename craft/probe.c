@@ -32,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <linux/if_packet.h>
@@ -85,26 +85,38 @@ struct batch {
     unsigned n;
 };
 
-/* The link-layer transmit ring (sp_craft_ring_open). */
+/*
+ * Link-layer sending (sp_craft_link_open). Frames are copied into the
+ * kernel by sendmmsg: a small frame then sits in one linear buffer. (A
+ * TPACKET transmit ring hands the kernel page fragments instead, which a
+ * veth or bridge must copy into a fresh page per frame: more work, not
+ * less.) The socket blocks while LINK_SNDBUF bytes of our frames wait in
+ * the device, so the sender sleeps instead of spinning and the device's
+ * queue does not overflow: a veth drops whatever does not fit in its ring
+ * of 256 frames. The kernel doubles the value and charges a small frame
+ * about 900 bytes, so about 160 frames wait at most (fewer left the
+ * receiving side idle at times, 256 and more were partly dropped).
+ */
 enum {
-    RING_FRAME = 256, /* tpacket2_hdr, Ethernet header, probe */
-    RING_BLOCK = 4096,
-    RING_BLOCKS = 64, /* 1,024 frames: four batches */
     ETH_HDR = 14,
+    LINK_SNDBUF = 72 << 10,
+    LINK_TIMEOUT_S = 1, /* a send that cannot go on for this long ... */
+    LINK_STUCK = 10,    /* ... this many times in a row is an error */
 };
 
-struct ring {
+struct link {
     int fd;
-    uint8_t *map;
-    size_t size;
-    unsigned nframes, next, pending;
-    uint8_t eth[ETH_HDR]; /* destination, source, type (set per probe) */
+    uint8_t eth[ETH_HDR - 2]; /* destination, source */
+    unsigned n;
+    uint8_t frame[SP_CRAFT_BATCH][ETH_HDR + PKT_MAX];
+    struct iovec iov[SP_CRAFT_BATCH];
+    struct mmsghdr msg[SP_CRAFT_BATCH];
 };
 
 struct sp_craft {
     struct ctx ctx[FAM_COUNT][KIND_COUNT];
     struct batch *batch[FAM_COUNT]; /* allocated on first use */
-    struct ring *ring;              /* NULL unless opened */
+    struct link *link;              /* NULL unless opened */
 };
 
 /* Checks spec; returns FAM_V4 / FAM_V6 or SP_EINVAL with err filled. */
@@ -339,35 +351,41 @@ static int flush_family(struct sp_craft *c, int fam, unsigned *failed,
     return 0;
 }
 
-/* Hands every frame waiting in the ring to the kernel. It does not wait for
- * them to leave: a frame is reused only once the kernel marks it free. */
-static int flush_ring(struct ring *r, struct sp_err *err)
+/* Sends every frame queued on the link, one sendmmsg for as many as the
+ * device takes; a frame the device dropped (its queue was full) is skipped,
+ * as a router would drop it. */
+static int flush_link(struct link *k, struct sp_err *err)
 {
-    unsigned full = 0, dropped = 0;
+    unsigned done = 0, stuck = 0;
 
-    while (r != NULL && r->pending > 0) {
-        if (send(r->fd, NULL, 0, MSG_DONTWAIT) >= 0) {
-            r->pending = 0;
-            break;
-        }
-        if (errno == EINTR)
-            continue;
-        /* the device dropped one frame (its queue was full) and the kernel
-         * stopped there: the frame is free again, go on with the rest */
-        if (errno == ENOBUFS && ++dropped <= r->nframes)
-            continue;
-        if ((errno == ENOBUFS || errno == EAGAIN) && ++full < 100000) {
-            sched_yield(); /* the device is busy for a moment */
+    while (k != NULL && done < k->n) {
+        int n = sendmmsg(k->fd, k->msg + done, k->n - done, 0);
+        if (n > 0) {
+            done += (unsigned)n;
+            stuck = 0;
             continue;
         }
-        return sp_err_set(err, SP_EIO, "send on the ring: %s", strerror(errno));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == ENOBUFS) {
+            done++;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            ++stuck < LINK_STUCK)
+            continue; /* LINK_TIMEOUT_S without room: try again */
+        k->n = 0;
+        return sp_err_set(err, SP_EIO, "send on the link: %s",
+                          n < 0 ? strerror(errno) : "nothing sent");
     }
+    if (k != NULL)
+        k->n = 0;
     return 0;
 }
 
 int sp_craft_flush(struct sp_craft *c, unsigned *failed, struct sp_err *err)
 {
-    int rrc = flush_ring(c->ring, err);
+    int rrc = flush_link(c->link, err);
 
     if (rrc != 0)
         return rrc;
@@ -444,123 +462,103 @@ int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
     return 0;
 }
 
-static void ring_close(struct ring *r)
+static void link_close(struct link *k)
 {
-    if (r == NULL)
+    if (k == NULL)
         return;
-    if (r->map != NULL && r->map != MAP_FAILED)
-        munmap(r->map, r->size);
-    if (r->fd >= 0)
-        close(r->fd);
-    free(r);
+    if (k->fd >= 0)
+        close(k->fd);
+    free(k);
 }
 
-int sp_craft_ring_open(struct sp_craft *c, int ifindex,
+int sp_craft_link_open(struct sp_craft *c, int ifindex,
                        const uint8_t src_mac[6], const uint8_t dst_mac[6],
                        struct sp_err *err)
 {
-    struct ring *r = calloc(1, sizeof(*r));
-    struct tpacket_req req;
+    struct link *k = calloc(1, sizeof(*k));
     struct sockaddr_ll sll;
-    int v = TPACKET_V2, one = 1;
+    struct timeval tv = {LINK_TIMEOUT_S, 0};
+    int one = 1, sndbuf = LINK_SNDBUF;
 
-    if (r == NULL)
+    if (k == NULL)
         return sp_err_set(err, SP_ENOMEM, "out of memory");
     /* protocol 0: this socket receives nothing */
-    r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (r->fd < 0) {
+    k->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (k->fd < 0) {
         int e = errno;
-        ring_close(r);
+        link_close(k);
         if (e == EPERM || e == EACCES)
             return sp_err_set(err, SP_EPERM, "needs root or CAP_NET_RAW");
         return sp_err_set(err, SP_EIO, "packet socket: %s", strerror(e));
     }
-    memset(&req, 0, sizeof(req));
-    req.tp_block_size = RING_BLOCK;
-    req.tp_block_nr = RING_BLOCKS;
-    req.tp_frame_size = RING_FRAME;
-    req.tp_frame_nr = RING_BLOCK / RING_FRAME * RING_BLOCKS;
     memset(&sll, 0, sizeof(sll));
     sll.sll_family = AF_PACKET;
     sll.sll_ifindex = ifindex;
-    if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0 ||
-        setsockopt(r->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) <
+    if (setsockopt(k->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) <
             0 ||
-        setsockopt(r->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0 ||
-        bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        setsockopt(k->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0 ||
+        setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+        bind(k->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
         int e = errno;
-        ring_close(r);
-        return sp_err_set(err, SP_EIO, "transmit ring: %s", strerror(e));
+        link_close(k);
+        return sp_err_set(err, SP_EIO, "link socket: %s", strerror(e));
     }
-    r->size = (size_t)RING_BLOCK * RING_BLOCKS;
-    r->map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-    if (r->map == MAP_FAILED) {
-        int e = errno;
-        ring_close(r);
-        return sp_err_set(err, SP_EIO, "transmit ring: %s", strerror(e));
+    for (unsigned i = 0; i < SP_CRAFT_BATCH; i++) {
+        k->iov[i].iov_base = k->frame[i];
+        k->msg[i].msg_hdr.msg_iov = &k->iov[i];
+        k->msg[i].msg_hdr.msg_iovlen = 1;
     }
-    r->nframes = req.tp_frame_nr;
-    memcpy(r->eth, dst_mac, 6);
-    memcpy(r->eth + 6, src_mac, 6);
-    ring_close(c->ring);
-    c->ring = r;
+    memcpy(k->eth, dst_mac, 6);
+    memcpy(k->eth + 6, src_mac, 6);
+    link_close(c->link);
+    c->link = k;
     return 0;
 }
 
-int sp_craft_queue_ring(struct sp_craft *c, const struct sp_probe_spec *spec,
+void sp_craft_link_close(struct sp_craft *c)
+{
+    link_close(c->link);
+    c->link = NULL;
+}
+
+int sp_craft_queue_link(struct sp_craft *c, const struct sp_probe_spec *spec,
                         struct sp_err *err)
 {
-    struct ring *r = c->ring;
+    struct link *k = c->link;
     struct ctx *x;
-    struct tpacket2_hdr *h;
-    uint8_t *pkt = NULL, *data;
+    uint8_t *pkt = NULL, *frame;
     uint32_t len = 0;
-    unsigned spins = 0;
     long built;
     int fam = spec_family(spec, err);
 
     if (fam < 0)
         return fam;
     x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
-    if (r == NULL || x->l == NULL)
-        return sp_err_set(err, SP_ENOTSUP, "no transmit ring for IPv%c",
+    if (k == NULL || x->l == NULL)
+        return sp_err_set(err, SP_ENOTSUP, "no link-layer sending for IPv%c",
                           fam == FAM_V4 ? '4' : '6');
-    h = (struct tpacket2_hdr *)(r->map + (size_t)r->next * RING_FRAME);
-    /* a frame the kernel has not sent yet: send what waits, then wait */
-    while (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) !=
-           TP_STATUS_AVAILABLE) {
-        int rc;
-        if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) ==
-            TP_STATUS_WRONG_FORMAT)
-            return sp_err_set(err, SP_EIO, "the ring refused a frame");
-        rc = flush_ring(r, err);
+    if (k->n == SP_CRAFT_BATCH) {
+        int rc = flush_link(k, err);
         if (rc != 0)
             return rc;
-        if (++spins > 1000000)
-            return sp_err_set(err, SP_EIO, "the transmit ring is stuck");
-        sched_yield();
     }
     built = build(x, fam, spec, err);
     if (built < 0)
         return (int)built;
     if (libnet_pblock_coalesce(x->l, &pkt, &len) == -1)
         return sp_err_set(err, SP_EIO, "libnet: %s", libnet_geterror(x->l));
-    if (len + ETH_HDR + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll) >
-        RING_FRAME) {
+    if (len > PKT_MAX) {
         free(pkt);
         return sp_err_set(err, SP_EINVAL, "probe of %u bytes", len);
     }
-    /* TX frames carry their data right after the aligned header */
-    data = (uint8_t *)h + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
-    memcpy(data, r->eth, 12);
-    data[12] = fam == FAM_V4 ? 0x08 : 0x86;
-    data[13] = fam == FAM_V4 ? 0x00 : 0xdd;
-    memcpy(data + ETH_HDR, pkt, len);
+    frame = k->frame[k->n];
+    memcpy(frame, k->eth, sizeof(k->eth));
+    frame[12] = fam == FAM_V4 ? 0x08 : 0x86;
+    frame[13] = fam == FAM_V4 ? 0x00 : 0xdd;
+    memcpy(frame + ETH_HDR, pkt, len);
     free(pkt);
-    h->tp_len = len + ETH_HDR;
-    __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-    r->next = (r->next + 1) % r->nframes;
-    r->pending++;
+    k->iov[k->n].iov_len = ETH_HDR + len;
+    k->n++;
     return 0;
 }
 
@@ -568,7 +566,7 @@ void sp_craft_close(struct sp_craft *c)
 {
     if (c == NULL)
         return;
-    ring_close(c->ring);
+    link_close(c->link);
     free(c->batch[0]);
     free(c->batch[1]);
     for (int fam = 0; fam < FAM_COUNT; fam++)

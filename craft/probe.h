@@ -60,20 +60,26 @@ int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
 int sp_craft_flush(struct sp_craft *c, unsigned *failed, struct sp_err *err);
 
 /*
- * Link-layer sending for scans: an AF_PACKET socket with a TPACKET_V2
- * transmit ring on interface ifindex (an Ethernet link), bypassing the
- * qdisc. Probes queued with sp_craft_queue_ring are still built by libnet,
- * framed with an Ethernet header from src_mac to the next hop's dst_mac, and
- * sent by sp_craft_flush with one send() for the whole ring. Frames sent
- * this way skip the IP stack, its routing and every packet tap (a -w
- * capture would not see them). Open it before dropping privileges. Returns
- * 0 or a negative SP_E* code with err filled (c is then unchanged).
+ * Link-layer sending for scans: an AF_PACKET socket on interface ifindex
+ * (an Ethernet link) that bypasses the qdisc. Probes queued with
+ * sp_craft_queue_link are still built by libnet, framed with an Ethernet
+ * header from src_mac to the next hop's dst_mac, and sent by sp_craft_flush
+ * with one sendmmsg (a full batch is flushed by the next queue call). The
+ * socket keeps only a few frames waiting in the device and blocks the
+ * sender while they do. Frames sent this way skip the IP stack, its routing
+ * and every packet tap (a -w capture would not see them). Open it before
+ * dropping privileges. Returns 0 or a negative SP_E* code with err filled
+ * (c is then unchanged).
  */
-int sp_craft_ring_open(struct sp_craft *c, int ifindex,
+int sp_craft_link_open(struct sp_craft *c, int ifindex,
                        const uint8_t src_mac[6], const uint8_t dst_mac[6],
                        struct sp_err *err);
-int sp_craft_queue_ring(struct sp_craft *c, const struct sp_probe_spec *spec,
+int sp_craft_queue_link(struct sp_craft *c, const struct sp_probe_spec *spec,
                         struct sp_err *err);
+/* Closes the link-layer socket early, once its last frames are flushed (a
+ * packet socket's close waits for the kernel's readers to let go of it:
+ * better while a scan cools down than at its end). */
+void sp_craft_link_close(struct sp_craft *c);
 
 /* Closes the sockets and frees c (NULL is fine). */
 void sp_craft_close(struct sp_craft *c);

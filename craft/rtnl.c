@@ -23,26 +23,32 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+enum { REQ_SIZE = 128, RECV_SIZE = 65536, RECV_TIMEOUT_S = 5 };
+
+/* One per thread: the answers are read into its own buffer. */
 struct sp_rtnl {
     int fd;
     uint32_t seq;
+    char buf[RECV_SIZE];
 };
-
-enum { REQ_SIZE = 128, RECV_SIZE = 65536 };
 
 struct sp_rtnl *sp_rtnl_open(void)
 {
     struct sp_rtnl *lk = calloc(1, sizeof(*lk));
     struct sockaddr_nl sa;
+    struct timeval tv = {RECV_TIMEOUT_S, 0};
 
     if (lk == NULL)
         return NULL;
     lk->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     memset(&sa, 0, sizeof(sa));
     sa.nl_family = AF_NETLINK;
-    if (lk->fd < 0 || bind(lk->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    /* an answer that never comes fails the lookup instead of the run */
+    if (lk->fd < 0 || bind(lk->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        setsockopt(lk->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
         sp_rtnl_close(lk);
         return NULL;
     }
@@ -103,6 +109,12 @@ static void parse_route(struct nlmsghdr *m, const struct sp_addr *dst,
             else
                 return;
             break;
+        case RTA_PREFSRC:
+            if (RTA_PAYLOAD(a) == 4 && dst->family == 4)
+                sp_addr_set4(&h->src, RTA_DATA(a));
+            else if (RTA_PAYLOAD(a) == 16 && dst->family == 6)
+                sp_addr_set6(&h->src, RTA_DATA(a));
+            break;
         case RTA_MULTIPATH:
         case RTA_VIA:
         case RTA_ENCAP:
@@ -117,7 +129,7 @@ static void parse_route(struct nlmsghdr *m, const struct sp_addr *dst,
 int sp_rtnl_routes(struct sp_rtnl *lk, const struct sp_addr *const *dst,
                    size_t n, int oif, struct sp_nexthop *hops)
 {
-    static char buf[RECV_SIZE];
+    char *buf = lk->buf;
     char req[SP_RTNL_BATCH][REQ_SIZE];
     struct iovec iov[SP_RTNL_BATCH];
     struct msghdr mh;
@@ -155,7 +167,7 @@ int sp_rtnl_routes(struct sp_rtnl *lk, const struct sp_addr *const *dst,
     if (sendmsg(lk->fd, &mh, 0) < 0)
         return -1;
     while (got < n) {
-        ssize_t len = recv(lk->fd, buf, sizeof(buf), 0);
+        ssize_t len = recv(lk->fd, buf, sizeof(lk->buf), 0);
         if (len < 0 && errno == EINTR)
             continue;
         if (len <= 0)
@@ -176,7 +188,7 @@ int sp_rtnl_routes(struct sp_rtnl *lk, const struct sp_addr *const *dst,
 int sp_rtnl_neighbour(struct sp_rtnl *lk, int ifindex,
                       const struct sp_addr *addr, uint8_t mac[6])
 {
-    static char buf[RECV_SIZE];
+    char *buf = lk->buf;
     struct {
         struct nlmsghdr m;
         struct ndmsg nd;
@@ -196,7 +208,7 @@ int sp_rtnl_neighbour(struct sp_rtnl *lk, int ifindex,
     if (send(lk->fd, &req, req.m.nlmsg_len, 0) < 0)
         return -1;
     while (!done) {
-        ssize_t len = recv(lk->fd, buf, sizeof(buf), 0);
+        ssize_t len = recv(lk->fd, buf, sizeof(lk->buf), 0);
         if (len < 0 && errno == EINTR)
             continue;
         if (len <= 0)

@@ -18,17 +18,22 @@ struct sp_nexthop {
     bool ok;            /* false: no route, or not a plain unicast one */
     int ifindex;        /* the interface */
     struct sp_addr via; /* the gateway, or the destination itself */
+    struct sp_addr src; /* the source address the kernel would choose
+                           (family 0 if the reply named none) */
 };
 
 struct sp_rtnl;
 
-/* Opens an rtnetlink socket; NULL if the kernel refuses one. */
+/* Opens an rtnetlink socket; NULL if the kernel refuses one. A handle
+ * belongs to one thread at a time (it holds the buffer answers are read
+ * into); threads that look up at once open one each. */
 struct sp_rtnl *sp_rtnl_open(void);
 void sp_rtnl_close(struct sp_rtnl *lk);
 
 /*
  * Looks up the routes of dst[0..n) (n at most SP_RTNL_BATCH) in one round
- * trip, as `ip route get` does, restricted to interface oif if it is not 0.
+ * trip, as `ip route get` does, restricted to interface oif if it is not 0;
+ * like `ip route get`, the answer names the source address too.
  * Returns 0 (hops filled, ok false where there is none) or -1.
  */
 enum { SP_RTNL_BATCH = 64 };

@@ -26,6 +26,7 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,10 +90,11 @@ struct rej {
 struct live {
     const struct sp_config *cfg;
     struct sp_target_list tl;
-    struct sp_addr *src; /* per target */
-    bool *noroute;       /* per target */
-    bool *ring_ok;       /* per target: a scan sends it through the ring */
-    struct rej *rej;     /* per target, refreshed every round */
+    struct sp_addr *src;     /* per target */
+    bool *noroute;           /* per target */
+    bool *link_ok;           /* per target: a scan sends it below IP */
+    struct sp_nexthop *hops; /* per target, for a scan below IP: its route */
+    struct rej *rej;         /* per target, refreshed every round */
     struct job *jobs;
     size_t njobs, capjobs;
     struct sp_cookie_key key;
@@ -273,69 +275,116 @@ static void close_routers(int fds[2])
     }
 }
 
+/* The routes of targets [lo, hi), on a route socket of its own. */
+struct route_job {
+    const struct sp_target_list *tl;
+    struct sp_nexthop *hops;
+    size_t lo, hi;
+    int oif;
+    bool ok;
+};
+
+static void *route_job_run(void *arg)
+{
+    struct route_job *j = arg;
+    struct sp_rtnl *lk = sp_rtnl_open();
+
+    j->ok = lk != NULL;
+    for (size_t i = j->lo; j->ok && i < j->hi; i += SP_RTNL_BATCH) {
+        const struct sp_addr *dst[SP_RTNL_BATCH];
+        size_t n = j->hi - i < SP_RTNL_BATCH ? j->hi - i : SP_RTNL_BATCH;
+        for (size_t k = 0; k < n; k++)
+            dst[k] = &j->tl->v[i + k].addr;
+        j->ok = sp_rtnl_routes(lk, dst, n, j->oif, j->hops + i) == 0;
+    }
+    sp_rtnl_close(lk);
+    return NULL;
+}
+
 /*
- * A scan that writes no -w file sends below IP where it can (craft/probe.h):
- * through the transmit ring of the interface the first routable target goes
- * out on, to every target whose route has that same interface and next hop,
- * once the neighbour table knows the next hop's address. Every other target,
- * and all of them if any step fails, goes through the raw sockets as ever.
+ * A scan that writes no -w file sends below IP where it can (craft/probe.h).
+ * First every target's route, over rtnetlink, SP_RTNL_BATCH per round trip
+ * (and half of a long list in a second thread: the kernel's answers are
+ * most of a scan's start-up): the answer also names the source address, so
+ * these targets need no lookup of their own (route_src). Leaves lv->hops
+ * NULL if the kernel would not answer.
  */
-static void setup_ring(struct live *lv)
+static void scan_routes(struct live *lv)
 {
     const struct sp_config *cfg = lv->cfg;
-    struct sp_rtnl *lk;
-    struct sp_nexthop *hops, pick = {0};
-    uint8_t smac[6], dmac[6];
+    struct route_job job[2];
+    pthread_t helper;
+    bool two;
     int oif = 0;
-    size_t used = 0;
 
     if (cfg->src_addr != NULL || cfg->write_file != NULL)
         return; /* a chosen source may route otherwise; -w must see all */
     if (cfg->iface != NULL && (oif = (int)if_nametoindex(cfg->iface)) == 0)
         return;
-    lv->ring_ok = calloc(lv->tl.n, sizeof(*lv->ring_ok));
-    hops = calloc(lv->tl.n, sizeof(*hops));
-    lk = sp_rtnl_open();
-    if (lv->ring_ok == NULL || hops == NULL || lk == NULL)
-        goto out;
-    for (size_t i = 0; i < lv->tl.n;) {
-        const struct sp_addr *dst[SP_RTNL_BATCH];
-        size_t idx[SP_RTNL_BATCH], n = 0;
-        struct sp_nexthop got[SP_RTNL_BATCH];
-        for (; i < lv->tl.n && n < SP_RTNL_BATCH; i++) {
-            if (lv->noroute[i])
-                continue;
-            dst[n] = &lv->tl.v[i].addr;
-            idx[n++] = i;
-        }
-        if (n > 0 && sp_rtnl_routes(lk, dst, n, oif, got) != 0)
-            goto out;
-        for (size_t k = 0; k < n; k++)
-            hops[idx[k]] = got[k];
+    lv->hops = calloc(lv->tl.n, sizeof(*lv->hops));
+    if (lv->hops == NULL)
+        return;
+    for (int k = 0; k < 2; k++) {
+        job[k].tl = &lv->tl;
+        job[k].hops = lv->hops;
+        job[k].oif = oif;
+        job[k].lo = k == 0 ? 0 : lv->tl.n / 2;
+        job[k].hi = k == 0 ? lv->tl.n / 2 : lv->tl.n;
+        job[k].ok = false;
     }
+    two = lv->tl.n >= 4096 &&
+          pthread_create(&helper, NULL, route_job_run, &job[1]) == 0;
+    if (!two)
+        job[0].hi = lv->tl.n;
+    route_job_run(&job[0]);
+    if (two)
+        pthread_join(helper, NULL);
+    if (!job[0].ok || (two && !job[1].ok)) {
+        free(lv->hops);
+        lv->hops = NULL;
+    }
+}
+
+/*
+ * Then a packet socket on the interface the first routable target goes out
+ * on, for every target whose route has that same interface and next hop,
+ * once the neighbour table knows the next hop's address. Every other
+ * target, and all of them if any step fails, goes through the raw sockets
+ * as ever.
+ */
+static void setup_link(struct live *lv)
+{
+    struct sp_rtnl *lk = NULL;
+    struct sp_nexthop pick = {0};
+    uint8_t smac[6], dmac[6];
+    size_t used = 0;
+
+    if (lv->hops == NULL)
+        return;
     for (size_t i = 0; i < lv->tl.n && !pick.ok; i++)
-        if (hops[i].ok)
-            pick = hops[i];
-    if (!pick.ok || sp_rtnl_ether_addr(pick.ifindex, smac) != 0 ||
+        if (lv->hops[i].ok && !lv->noroute[i])
+            pick = lv->hops[i];
+    lv->link_ok = calloc(lv->tl.n, sizeof(*lv->link_ok));
+    if (lv->link_ok == NULL || !pick.ok ||
+        sp_rtnl_ether_addr(pick.ifindex, smac) != 0 ||
+        (lk = sp_rtnl_open()) == NULL ||
         sp_rtnl_neighbour(lk, pick.ifindex, &pick.via, dmac) != 0 ||
-        sp_craft_ring_open(lv->craft, pick.ifindex, smac, dmac, NULL) != 0)
+        sp_craft_link_open(lv->craft, pick.ifindex, smac, dmac, NULL) != 0)
         goto out;
     for (size_t i = 0; i < lv->tl.n; i++) {
-        lv->ring_ok[i] = hops[i].ok && hops[i].ifindex == pick.ifindex &&
-                         sp_addr_eq(&hops[i].via, &pick.via);
-        used += lv->ring_ok[i];
+        lv->link_ok[i] = !lv->noroute[i] && lv->hops[i].ok &&
+                         lv->hops[i].ifindex == pick.ifindex &&
+                         sp_addr_eq(&lv->hops[i].via, &pick.via);
+        used += lv->link_ok[i];
     }
-    if (cfg->verbose)
-        fprintf(stderr,
-                "synprobe: %zu of %zu targets through the transmit "
-                "ring\n",
-                used, lv->tl.n);
+    if (lv->cfg->verbose)
+        fprintf(stderr, "synprobe: %zu of %zu targets sent below IP\n", used,
+                lv->tl.n);
 out:
     if (used == 0) {
-        free(lv->ring_ok);
-        lv->ring_ok = NULL;
+        free(lv->link_ok);
+        lv->link_ok = NULL;
     }
-    free(hops);
     sp_rtnl_close(lk);
 }
 
@@ -727,7 +776,7 @@ static int live_scan(struct live *lv, struct sp_source *srcp,
     io.tl = &lv->tl;
     io.src = lv->src;
     io.noroute = lv->noroute;
-    io.ring_ok = lv->ring_ok;
+    io.link_ok = lv->link_ok;
     io.key = &lv->key;
     io.craft = lv->craft;
     io.cap = cap;
@@ -864,6 +913,8 @@ int sp_run_live(const struct sp_config *cfg)
     lv.rej = calloc(lv.tl.n, sizeof(*lv.rej));
     if (lv.src == NULL || lv.noroute == NULL || lv.rej == NULL)
         goto nomem;
+    if (sp_scan_wanted(cfg, lv.tl.n * nports))
+        scan_routes(&lv);
     for (size_t i = 0; i < lv.tl.n; i++) {
         struct sp_addr s;
         if (cfg->src_addr != NULL) {
@@ -880,6 +931,9 @@ int sp_run_live(const struct sp_config *cfg)
             lv.src[i] = s;
             if (!route_src(rfd, &lv.tl.v[i].addr, cfg->iface, &s))
                 lv.noroute[i] = true;
+        } else if (lv.hops != NULL && lv.hops[i].ok &&
+                   lv.hops[i].src.family == lv.tl.v[i].addr.family) {
+            lv.src[i] = lv.hops[i].src; /* found by scan_routes */
         } else if (!route_src(rfd, &lv.tl.v[i].addr, cfg->iface, &lv.src[i])) {
             lv.noroute[i] = true;
         }
@@ -907,7 +961,7 @@ int sp_run_live(const struct sp_config *cfg)
     }
     scan = sp_scan_wanted(cfg, lv.tl.n * nports);
     if (scan && lv.craft != NULL)
-        setup_ring(&lv);
+        setup_link(&lv);
     build_filter(&lv, scan && cfg->write_file == NULL, filter, sizeof(filter));
     memset(&lo, 0, sizeof(lo));
     lo.iface = cfg->iface;
@@ -938,6 +992,12 @@ int sp_run_live(const struct sp_config *cfg)
      * write per record was a tenth of a fast scan's time */
     if (scan && !isatty(fileno(stdout)))
         oo.flush_each = false;
+    if (scan && !isatty(fileno(stdout))) {
+        /* and writes them in large pieces: stdio's 4 KiB blocks were
+         * 40,000 write calls for a /17 on 20 ports */
+        static char big[1 << 20];
+        setvbuf(stdout, big, _IOFBF, sizeof(big));
+    }
     out = sp_output_create(&oo);
     q = sp_queue_create(65536);
     if (out == NULL || q == NULL)
@@ -1195,7 +1255,8 @@ done:
     sp_targets_free(&lv.tl);
     free(lv.src);
     free(lv.noroute);
-    free(lv.ring_ok);
+    free(lv.link_ok);
+    free(lv.hops);
     free(lv.rej);
     free(lv.jobs);
     free(lv.sent);

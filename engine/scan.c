@@ -34,6 +34,11 @@ enum {
     SCAN_MIN_PAIRS = 256, /* fewer pairs: a triage with echo and retries */
     TTL = 64,
     FLUSH_MS = 100, /* records reach the output at least this often */
+    /* a silent pair is reported this long after its --wait has passed, so
+     * that a reply that came in time has left the capture (whose kernel
+     * buffer hands replies over at least every 100 ms) and drops the
+     * capture counted meanwhile are known */
+    SETTLE_MS = 250,
 };
 
 static const int64_t MS = 1000000;
@@ -109,7 +114,10 @@ struct scan {
     struct sp_perm perm;
     int64_t t0;
     atomic_bool stop, sender_done;
+    atomic_int pass;           /* the sender's pass */
+    atomic_uint_fast64_t next; /* its next index in the order, this pass */
     atomic_uint_fast64_t sent, send_failed;
+    uint64_t answered; /* pairs decided by a reply (engine thread) */
     int send_rc;
     struct sp_err send_err;
 };
@@ -167,6 +175,8 @@ static void *sender_main(void *arg)
 
     for (int pass = 0; pass <= cfg->retries && !atomic_load(&s->stop); pass++) {
         bool any = false;
+        atomic_store(&s->next, 0);
+        atomic_store(&s->pass, pass);
         if (pass > 0) {
             /* give the last pass's answers time to come back first */
             int64_t until = sp_now_ns() + 1000 * MS;
@@ -188,9 +198,10 @@ static void *sender_main(void *arg)
                 batch_ms = (uint32_t)((sp_now_ns() - s->t0) / MS);
             atomic_store_explicit(&s->sent_ms[p], batch_ms,
                                   memory_order_relaxed);
-            if (s->io->ring_ok != NULL && s->io->ring_ok[a])
+            atomic_store_explicit(&s->next, i + 1, memory_order_release);
+            if (s->io->link_ok != NULL && s->io->link_ok[a])
                 s->send_rc =
-                    sp_craft_queue_ring(s->io->craft, &sp, &s->send_err);
+                    sp_craft_queue_link(s->io->craft, &sp, &s->send_err);
             else
                 s->send_rc = sp_craft_queue(s->io->craft, &sp, &s->send_err);
             if (s->send_rc != 0)
@@ -233,6 +244,8 @@ static void *sender_main(void *arg)
             break;
     }
 out:
+    if (s->io->link_ok != NULL)
+        sp_craft_link_close(s->io->craft); /* in the cool-down */
     atomic_store(&s->sender_done, true);
     return NULL;
 }
@@ -339,6 +352,7 @@ static void decide(struct scan *s, int64_t p, const struct sp_packet *pk,
     if (atomic_exchange_explicit(&s->state[p], ST_DECIDED,
                                  memory_order_relaxed) != ST_SILENT)
         return; /* a duplicate: the first valid answer decided */
+    s->answered++;
     fill_result(s, p, &r);
     r.reason = reason;
     r.verdict = sp_reason_verdict(reason);
@@ -354,6 +368,64 @@ static void decide(struct scan *s, int64_t p, const struct sp_packet *pk,
         r.icmp_code = pk->icmp_code;
     }
     emit(s, &r, sum);
+}
+
+/* Reports a pair that stayed silent, once: filtered, or unknown where the
+ * capture dropped packets while it waited (drop_ms: when drops were first
+ * seen, or -1) or the run was interrupted. */
+static void settle(struct scan *s, uint64_t p, int64_t drop_ms,
+                   struct sp_summary *sum)
+{
+    struct sp_result r;
+    uint32_t sent;
+
+    if (atomic_exchange_explicit(&s->state[p], ST_DECIDED,
+                                 memory_order_relaxed) != ST_SILENT)
+        return;
+    fill_result(s, (int64_t)p, &r);
+    sent = atomic_load_explicit(&s->sent_ms[p], memory_order_relaxed);
+    if (sp_signal_seen != 0)
+        r.reason = SP_REASON_INTERRUPTED;
+    else if (drop_ms >= 0 &&
+             (int64_t)sent + (int64_t)(s->io->cfg->wait_s * 1000) >= drop_ms)
+        r.reason = SP_REASON_CAPTURE_DROPS;
+    else
+        r.reason = SP_REASON_NO_RESPONSE;
+    r.verdict = sp_reason_verdict(r.reason);
+    emit(s, &r, sum);
+}
+
+/*
+ * Streams the silent pairs of the last pass as their wait passes: walks the
+ * probing order from *cursor up to where the sender is, and stops at the
+ * first silent pair that has not waited --wait + SETTLE_MS yet (send times
+ * grow along the order). Earlier passes are left alone: their silent pairs
+ * get another try.
+ */
+static void settle_due(struct scan *s, uint64_t *cursor, int64_t now,
+                       int64_t drop_ms, struct sp_summary *sum)
+{
+    int64_t due_ms =
+        (now - s->t0) / MS - SETTLE_MS - (int64_t)(s->io->cfg->wait_s * 1000);
+    uint64_t end;
+
+    if (atomic_load(&s->pass) != s->io->cfg->retries || due_ms < 0)
+        return;
+    end = atomic_load(&s->sender_done)
+              ? s->npairs
+              : atomic_load_explicit(&s->next, memory_order_acquire);
+    for (; *cursor < end; (*cursor)++) {
+        uint64_t p = sp_perm_at(&s->perm, *cursor);
+        size_t a = (size_t)(p / s->nports);
+        if (!mine(s, a, s->ports[p % s->nports]) ||
+            atomic_load_explicit(&s->state[p], memory_order_relaxed) !=
+                ST_SILENT)
+            continue;
+        if ((int64_t)atomic_load_explicit(&s->sent_ms[p],
+                                          memory_order_relaxed) > due_ms)
+            break;
+        settle(s, p, drop_ms, sum);
+    }
 }
 
 static void on_packet(struct scan *s, const struct sp_packet *pk,
@@ -402,16 +474,14 @@ static void on_packet(struct scan *s, const struct sp_packet *pk,
         sum->unrelated++;
 }
 
-static void progress(const struct scan *s, const struct sp_summary *sum,
-                     int64_t now, uint64_t drops, bool final)
+static void progress(const struct scan *s, int64_t now, uint64_t drops,
+                     bool final)
 {
     uint64_t sent = atomic_load(&s->sent);
     double el = (double)(now - s->t0) / 1e9;
-    unsigned long long decided = 0;
+    unsigned long long decided = s->answered;
     double left;
 
-    for (int i = 0; i < SP_VERDICT_COUNT; i++)
-        decided += sum->verdicts[i];
     left = s->io->cfg->rate > 0
                ? (double)(s->npairs > sent ? s->npairs - sent : 0) /
                      s->io->cfg->rate
@@ -432,7 +502,7 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     pthread_t sender;
     struct sp_event evs[256];
     int64_t done_at = 0, last_progress, last_flush, wait_ns;
-    uint64_t first_drop_seen = 0;
+    uint64_t first_drop_seen = 0, cursor = 0;
     int64_t drop_ms = -1;
     bool verbose_progress;
     int rc = 0;
@@ -502,12 +572,13 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
             first_drop_seen = d;
             sum->capture_drops = d;
         }
+        settle_due(s, &cursor, now, drop_ms, sum);
         if (io->flush != NULL && now - last_flush >= FLUSH_MS * MS) {
             io->flush();
             last_flush = now;
         }
         if (verbose_progress && now - last_progress >= 1000 * MS) {
-            progress(s, sum, now, sum->capture_drops, false);
+            progress(s, now, sum->capture_drops, false);
             last_progress = now;
         }
         if (sp_signal_seen != 0) {
@@ -524,31 +595,16 @@ int sp_scan_run(const struct sp_scan_io *io, struct sp_summary *sum,
     atomic_store(&s->stop, true);
     pthread_join(sender, NULL);
     if (verbose_progress)
-        progress(s, sum, sp_now_ns(), sum->capture_drops, true);
+        progress(s, sp_now_ns(), sum->capture_drops, true);
     if (s->send_rc != 0) {
         *err = s->send_err;
         rc = s->send_rc;
     }
-    /* the silent pairs: filtered, or unknown where the capture dropped
-     * packets while they waited, or the run was interrupted */
+    /* the silent pairs not streamed yet */
     for (uint64_t p = 0; p < s->npairs; p++) {
         size_t a = (size_t)(p / s->nports);
-        struct sp_result r;
-        uint32_t sent;
-        if (!mine(s, a, s->ports[p % s->nports]) ||
-            atomic_load(&s->state[p]) != ST_SILENT)
-            continue;
-        fill_result(s, (int64_t)p, &r);
-        sent = atomic_load(&s->sent_ms[p]);
-        if (sp_signal_seen != 0)
-            r.reason = SP_REASON_INTERRUPTED;
-        else if (drop_ms >= 0 &&
-                 (int64_t)sent + io->cfg->wait_s * 1000 >= drop_ms)
-            r.reason = SP_REASON_CAPTURE_DROPS;
-        else
-            r.reason = SP_REASON_NO_RESPONSE;
-        r.verdict = sp_reason_verdict(r.reason);
-        emit(s, &r, sum);
+        if (mine(s, a, s->ports[p % s->nports]))
+            settle(s, p, drop_ms, sum);
     }
     sum->attempts = atomic_load(&s->sent);
 out:

@@ -8,8 +8,10 @@
  * bucket per batch. The engine thread validates every reply by its keyed
  * cookie alone (ports and sequence numbers are a PRF of the destination,
  * port and try), keeps one state byte and one send time per pair, streams a
- * JSON line as soon as a pair is decided, and after a cool-down of --wait
- * reports the silent pairs. Retries go only to pairs still silent.
+ * JSON line as soon as a pair is decided, and one for each pair still silent
+ * once its last try has waited --wait (plus a short margin; the run ends
+ * --wait after the last probe, and reports what is left then). Retries go
+ * only to pairs still silent.
  */
 #ifndef SP_ENGINE_SCAN_H
 #define SP_ENGINE_SCAN_H
@@ -34,8 +36,8 @@ struct sp_scan_io {
     const struct sp_target_list *tl;
     const struct sp_addr *src; /* per target: source address */
     const bool *noroute;       /* per target: no local route */
-    const bool *ring_ok;       /* NULL, or per target: send it through the
-                                  transmit ring (sp_craft_queue_ring) */
+    const bool *link_ok;       /* NULL, or per target: send it below IP
+                                  (sp_craft_queue_link) */
     const struct sp_cookie_key *key;
     struct sp_craft *craft; /* handed to the sender thread */
     struct sp_capture *cap; /* running, feeding q */

@@ -6,7 +6,12 @@
 #            (--retries 0);
 #   verdicts even addresses answer (open), odd ones are dropped (filtered);
 #   stream   JSON lines of a scan are whole, one summary per shard;
-#   rate     a 20,000 probes/s scan takes about as long as it should.
+#   rate     a 20,000 probes/s scan takes about as long as it should;
+#   link     without -w the probes leave through a packet socket: the same
+#            verdicts, and the silent pairs are reported as their --wait
+#            passes, while the scan still runs;
+#   retries  with --retries 1 a silent pair is reported only after its
+#            second try (two SYNs for each odd address, one for the even).
 # usage: scale_test.sh SYNPROBE SOURCE_DIR
 set -uo pipefail
 SYNPROBE=$1 SRC=$2
@@ -89,6 +94,57 @@ if [ "$e" -ge 1100 ] && [ "$e" -le 4000 ]; then
     ok "rate: 2,540 probes at 20,000/s plus the cool-down in $e ms"
 else
     bad "rate: $e ms for 2,540 probes at 20,000/s (want 1100-4000)"
+fi
+# link: 5,080 probes at 2,000/s take 2.5 s, --wait 0.5: most silent pairs
+# are reported while probes still go out, before the last open record
+ip netns exec "$C" "$SYNPROBE" -p 80-99 198.18.128.0/24 --rate 2000 \
+    --retries 0 --wait 0.5 --json -v >"$TMP/link.json" 2>"$TMP/link.err"
+want=$((254 * 20))
+check_pairs() { # file what
+    local n u w
+    n=$(grep -c '"type":"target"' "$1")
+    u=$(grep '"type":"target"' "$1" | jq -r '"\(.target):\(.port)"' |
+        sort -u | wc -l)
+    w=$(grep '"type":"target"' "$1" | jq -r '
+        (.target | split(".")[3] | tonumber) as $h |
+        select(($h % 2 == 0 and .verdict != "open") or
+               ($h % 2 == 1 and .verdict != "filtered")) |
+        "\(.target):\(.port) \(.verdict)"' | head -3)
+    if [ "$n" -eq "$want" ] && [ "$u" -eq "$want" ] && [ -z "$w" ]; then
+        ok "$2: $n records for $want pairs, even open, odd filtered"
+    else
+        bad "$2: $n records, $u distinct, want $want; wrong: $w"
+    fi
+}
+check_pairs "$TMP/link.json" link
+if grep -q "of 254 targets sent below IP" "$TMP/link.err"; then
+    ok "link: the probes left through the packet socket"
+else
+    bad "link: not sent below IP: $(head -c 300 "$TMP/link.err")"
+fi
+last_open=$(grep -n '"verdict":"open"' "$TMP/link.json" | tail -1 | cut -d: -f1)
+early=$(head -n "${last_open:-0}" "$TMP/link.json" | grep -c '"verdict":"filtered"')
+if [ "$early" -ge 1000 ]; then
+    ok "link: $early silent pairs reported while the scan still ran"
+else
+    bad "link: only $early filtered records before the last open one"
+fi
+# retries: the first pass's silence is not reported; every odd pair is
+# tried twice, every even one once
+want=$((254 * 10))
+ip netns exec "$C" "$SYNPROBE" -p 80-89 198.18.128.0/24 --rate 2000 \
+    --retries 1 --wait 0.5 --json -w "$TMP/retry.pcap" \
+    >"$TMP/retry.json" 2>/dev/null
+check_pairs "$TMP/retry.json" retries
+tries=$(tcpdump -nr "$TMP/retry.pcap" 'tcp[tcpflags] == tcp-syn' 2>/dev/null |
+    awk '{for (i = 1; i < NF; i++) if ($i == ">") print $(i + 1)}' |
+    sed 's/:$//' | sort | uniq -c |
+    awk '{split($2, a, "."); print (a[4] % 2 ? "odd" : "even") $1}' |
+    sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')
+if [ "$tries" = "even1x1270 odd2x1270 " ]; then
+    ok "retries: two SYNs for each silent pair, one for each open one"
+else
+    bad "retries: SYNs per pair: $tries"
 fi
 echo "scale: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
