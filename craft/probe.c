@@ -397,14 +397,35 @@ int sp_craft_flush(struct sp_craft *c, unsigned *failed, struct sp_err *err)
     return 0;
 }
 
+/* Builds spec with libnet in x and copies the assembled packet (checksums
+ * included; libnet hands out a buffer of its own) to out, which has room
+ * for PKT_MAX bytes. Returns the length, or a negative SP_E* code. */
+static long build_into(struct ctx *x, int fam, const struct sp_probe_spec *spec,
+                       uint8_t *out, struct sp_err *err)
+{
+    uint8_t *pkt = NULL;
+    uint32_t len = 0;
+    long built = build(x, fam, spec, err);
+
+    if (built < 0)
+        return built;
+    if (libnet_pblock_coalesce(x->l, &pkt, &len) == -1)
+        return sp_err_set(err, SP_EIO, "libnet: %s", libnet_geterror(x->l));
+    if (len > PKT_MAX) {
+        free(pkt);
+        return sp_err_set(err, SP_EINVAL, "probe of %u bytes", len);
+    }
+    memcpy(out, pkt, len);
+    free(pkt);
+    return (long)len;
+}
+
 int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
                    struct sp_err *err)
 {
     struct ctx *x;
     struct batch *b;
-    uint8_t *pkt = NULL;
-    uint32_t len = 0;
-    long built;
+    long len;
     int fam = spec_family(spec, err);
     unsigned i;
 
@@ -425,20 +446,10 @@ int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
         if (rc != 0)
             return rc;
     }
-    built = build(x, fam, spec, err);
-    if (built < 0)
-        return (int)built;
-    /* libnet assembles the packet (checksums included) into a buffer of
-     * its own; we keep a copy for the batch */
-    if (libnet_pblock_coalesce(x->l, &pkt, &len) == -1)
-        return sp_err_set(err, SP_EIO, "libnet: %s", libnet_geterror(x->l));
-    if (len > PKT_MAX) {
-        free(pkt);
-        return sp_err_set(err, SP_EINVAL, "probe of %u bytes", len);
-    }
+    len = build_into(x, fam, spec, b->pkt[b->n], err);
+    if (len < 0)
+        return (int)len;
     i = b->n++;
-    memcpy(b->pkt[i], pkt, len);
-    free(pkt);
     memset(&b->to[i], 0, sizeof(b->to[i]));
     if (fam == FAM_V4) {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&b->to[i];
@@ -452,7 +463,7 @@ int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
         b->msg[i].msg_hdr.msg_namelen = sizeof(*s6);
     }
     b->iov[i].iov_base = b->pkt[i];
-    b->iov[i].iov_len = len;
+    b->iov[i].iov_len = (size_t)len;
     b->msg[i].msg_hdr.msg_name = &b->to[i];
     b->msg[i].msg_hdr.msg_iov = &b->iov[i];
     b->msg[i].msg_hdr.msg_iovlen = 1;
@@ -526,9 +537,8 @@ int sp_craft_queue_link(struct sp_craft *c, const struct sp_probe_spec *spec,
 {
     struct link *k = c->link;
     struct ctx *x;
-    uint8_t *pkt = NULL, *frame;
-    uint32_t len = 0;
-    long built;
+    uint8_t *frame;
+    long len;
     int fam = spec_family(spec, err);
 
     if (fam < 0)
@@ -542,22 +552,14 @@ int sp_craft_queue_link(struct sp_craft *c, const struct sp_probe_spec *spec,
         if (rc != 0)
             return rc;
     }
-    built = build(x, fam, spec, err);
-    if (built < 0)
-        return (int)built;
-    if (libnet_pblock_coalesce(x->l, &pkt, &len) == -1)
-        return sp_err_set(err, SP_EIO, "libnet: %s", libnet_geterror(x->l));
-    if (len > PKT_MAX) {
-        free(pkt);
-        return sp_err_set(err, SP_EINVAL, "probe of %u bytes", len);
-    }
     frame = k->frame[k->n];
+    len = build_into(x, fam, spec, frame + ETH_HDR, err);
+    if (len < 0)
+        return (int)len;
     memcpy(frame, k->eth, sizeof(k->eth));
     frame[12] = fam == FAM_V4 ? 0x08 : 0x86;
     frame[13] = fam == FAM_V4 ? 0x00 : 0xdd;
-    memcpy(frame + ETH_HDR, pkt, len);
-    free(pkt);
-    k->iov[k->n].iov_len = ETH_HDR + len;
+    k->iov[k->n].iov_len = ETH_HDR + (size_t)len;
     k->n++;
     return 0;
 }
