@@ -108,10 +108,13 @@ int sp_source_open_live(struct sp_source **out, const struct sp_live_opts *o,
         (void)pcap_set_datalink(s->p, DLT_LINUX_SLL2);
 #endif
     }
-    /* PACKET_IGNORE_OUTGOING underneath: cheaper than the filter's
-     * "inbound", which each sent frame still had to be copied to */
-    if (o->inbound)
-        (void)pcap_setdirection(s->p, PCAP_D_IN);
+    /* PACKET_IGNORE_OUTGOING underneath: cheaper than a filter's
+     * "inbound", which each sent frame still had to be copied to; the
+     * only place sent frames are left out, so it must work */
+    if (o->inbound && pcap_setdirection(s->p, PCAP_D_IN) != 0) {
+        sp_err_set(err, SP_EIO, "capture direction: %s", pcap_geterr(s->p));
+        goto fail;
+    }
     if (sp_source_link(s->p, &s->link, err) != 0)
         goto fail;
     if (o->bpf != NULL && o->bpf[0] != '\0') {

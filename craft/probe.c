@@ -137,6 +137,22 @@ static int spec_family(const struct sp_probe_spec *spec, struct sp_err *err)
                       spec->dst.family);
 }
 
+/* The libnet context that builds spec's kind in its family: 0 with *x set,
+ * or a negative SP_E* code with err filled (bad spec, family not opened). */
+static int send_ctx(struct sp_craft *c, const struct sp_probe_spec *spec,
+                    struct ctx **x, struct sp_err *err)
+{
+    int fam = spec_family(spec, err);
+
+    if (fam < 0)
+        return fam;
+    *x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
+    if ((*x)->l == NULL)
+        return sp_err_set(err, SP_ENOTSUP, "IPv%c sending was not opened",
+                          fam == FAM_V4 ? '4' : '6');
+    return fam;
+}
+
 static uint32_t addr4(const struct sp_addr *a)
 {
     uint32_t v;
@@ -286,17 +302,13 @@ out:
 int sp_craft_send(struct sp_craft *c, const struct sp_probe_spec *spec,
                   struct sp_err *err)
 {
-    struct ctx *x;
+    struct ctx *x = NULL;
     long len;
-    int fam = spec_family(spec, err);
+    int fam = send_ctx(c, spec, &x, err);
     int n, e;
 
     if (fam < 0)
         return fam;
-    x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
-    if (x->l == NULL)
-        return sp_err_set(err, SP_ENOTSUP, "IPv%c sending was not opened",
-                          fam == FAM_V4 ? '4' : '6');
     len = build(x, fam, spec, err);
     if (len < 0)
         return (int)len;
@@ -423,18 +435,14 @@ static long build_into(struct ctx *x, int fam, const struct sp_probe_spec *spec,
 int sp_craft_queue(struct sp_craft *c, const struct sp_probe_spec *spec,
                    struct sp_err *err)
 {
-    struct ctx *x;
+    struct ctx *x = NULL;
     struct batch *b;
     long len;
-    int fam = spec_family(spec, err);
+    int fam = send_ctx(c, spec, &x, err);
     unsigned i;
 
     if (fam < 0)
         return fam;
-    x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
-    if (x->l == NULL)
-        return sp_err_set(err, SP_ENOTSUP, "IPv%c sending was not opened",
-                          fam == FAM_V4 ? '4' : '6');
     if (c->batch[fam] == NULL) {
         c->batch[fam] = calloc(1, sizeof(*c->batch[fam]));
         if (c->batch[fam] == NULL)
@@ -536,15 +544,14 @@ int sp_craft_queue_link(struct sp_craft *c, const struct sp_probe_spec *spec,
                         struct sp_err *err)
 {
     struct link *k = c->link;
-    struct ctx *x;
+    struct ctx *x = NULL;
     uint8_t *frame;
     long len;
-    int fam = spec_family(spec, err);
+    int fam = send_ctx(c, spec, &x, err);
 
     if (fam < 0)
         return fam;
-    x = &c->ctx[fam][spec->kind == SP_PROBE_SYN ? 0 : 1];
-    if (k == NULL || x->l == NULL)
+    if (k == NULL)
         return sp_err_set(err, SP_ENOTSUP, "no link-layer sending for IPv%c",
                           fam == FAM_V4 ? '4' : '6');
     if (k->n == SP_CRAFT_BATCH) {

@@ -440,17 +440,15 @@ static bool add_job(struct live *lv, uint32_t t, uint16_t port, uint8_t ttl,
     return true;
 }
 
-/* Builds the BPF filter: our probes and whatever may answer them. A scan
- * that writes no -w file leaves its own probes out in the kernel
- * ("inbound"), halving what the capture thread must read. */
-static void build_filter(const struct live *lv, bool inbound, char *buf,
-                         size_t len)
+/* Builds the BPF filter: our probes and whatever may answer them. (A scan
+ * that writes no -w file leaves its own probes out before the filter:
+ * sp_live_opts.inbound.) */
+static void build_filter(const struct live *lv, char *buf, size_t len)
 {
     size_t off = 0;
     bool first = true;
 
-    off += (size_t)snprintf(buf, len, "%s(tcp or icmp or icmp6) and (",
-                            inbound ? "inbound and " : "");
+    off += (size_t)snprintf(buf, len, "(tcp or icmp or icmp6) and (");
     for (size_t i = 0; i < lv->tl.n && off < len; i++) {
         char a[SP_ADDR_STRLEN];
         bool dup = false;
@@ -474,9 +472,9 @@ static void build_filter(const struct live *lv, bool inbound, char *buf,
 /* ---- sending
  * ------------------------------------------------------------------ */
 
-static int job_router(struct live *lv, const struct job *j, bool *limited);
-
-static int send_job(struct live *lv, struct job *j, int64_t now,
+/* Sends j's next try; `slot` is the hop whose router will answer it (for
+ * per-router pacing, 0 if none). */
+static int send_job(struct live *lv, struct job *j, int slot, int64_t now,
                     struct sp_err *err)
 {
     const struct sp_target *t = &lv->tl.v[j->tgt];
@@ -503,10 +501,7 @@ static int send_job(struct live *lv, struct job *j, int64_t now,
         s.seq = (uint32_t)c;
         sent_add(lv, probe_key(lv, &s.dst, s.sport, s.dport, s.seq, false));
     }
-    {
-        bool limited;
-        lv->ttl_last_ns[job_router(lv, j, &limited)] = now;
-    }
+    lv->ttl_last_ns[slot] = now;
     rc = sp_craft_send(lv->craft, &s, err);
     j->tries++;
     j->last_ns = now;
@@ -586,11 +581,8 @@ static int job_router(struct live *lv, const struct job *j, bool *limited)
  * the hop table do. Other routers are not paced, which keeps the common
  * case (one port) fast.
  */
-static bool paced_ok(struct live *lv, const struct job *j, int64_t now)
+static bool paced_ok(const struct live *lv, int hop, bool limited, int64_t now)
 {
-    bool limited;
-    int hop = job_router(lv, j, &limited);
-
     return hop == 0 || !limited || now - lv->ttl_last_ns[hop] >= 1100LL * MS;
 }
 
@@ -610,6 +602,23 @@ static bool take_token(struct live *lv, int64_t now)
     return true;
 }
 
+/* What came back at this TTL of a target's path: for the SYN to port, or
+ * for echo (echo paths belong to the host: the first port whose row has an
+ * answer). */
+static enum sp_hop_answer row_answer(struct live *lv, const struct sp_addr *a,
+                                     uint16_t port, int ttl, bool echo)
+{
+    enum sp_hop_answer h = SP_HOP_NOT_SENT;
+
+    if (!echo)
+        return sp_analysis_hop(lv->an, a, port, ttl, true);
+    for (size_t p = 0; p < sp_cli_port_count(lv->cfg) &&
+                       (h == SP_HOP_NOT_SENT || h == SP_HOP_NONE);
+         p++)
+        h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p), ttl, false);
+    return h;
+}
+
 static bool job_answered(struct live *lv, const struct job *j)
 {
     const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
@@ -619,16 +628,7 @@ static bool job_answered(struct live *lv, const struct job *j)
                              sp_analysis_host_unreachable(lv->an, a)
                        : sp_analysis_answered(lv->an, a, j->port);
     {
-        enum sp_hop_answer h =
-            sp_analysis_hop(lv->an, a, j->echo ? 0 : j->port, j->ttl, !j->echo);
-        if (j->echo) {
-            /* echo paths belong to the host: look through any port */
-            for (size_t p = 0; p < sp_cli_port_count(lv->cfg) &&
-                               (h == SP_HOP_NOT_SENT || h == SP_HOP_NONE);
-                 p++)
-                h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p),
-                                    j->ttl, false);
-        }
+        enum sp_hop_answer h = row_answer(lv, a, j->port, j->ttl, j->echo);
         return h != SP_HOP_NOT_SENT && h != SP_HOP_NONE;
     }
 }
@@ -640,19 +640,15 @@ static bool job_answered(struct live *lv, const struct job *j)
  * illustrate is decided: the row reads "none", noted rate-limited. Rows of
  * a port still silent keep their retries: they place its drop.
  */
-static bool row_settled(struct live *lv, const struct job *j)
+static bool row_settled(struct live *lv, const struct job *j, bool limited)
 {
     const struct sp_addr *a = &lv->tl.v[j->tgt].addr;
-    bool limited;
 
-    if (j->ttl == FULL_TTL)
+    if (j->ttl == FULL_TTL || !limited)
         return false;
     if (sp_analysis_hop_icmp_errors(
             lv->an, a, j->echo ? sp_cli_port_at(lv->cfg, 0) : j->port, j->ttl) <
         0)
-        return false;
-    job_router(lv, j, &limited);
-    if (!limited)
         return false;
     return j->echo ? sp_analysis_echo_alive(lv->an, a)
                    : sp_analysis_answered(lv->an, a, j->port);
@@ -667,17 +663,7 @@ static int trace_limit(struct live *lv, uint32_t t, uint16_t port, bool echo)
     int lim = d > 0 ? d : lv->cfg->max_hops;
 
     for (int k = 1; k <= lv->cfg->max_hops; k++) {
-        enum sp_hop_answer h = SP_HOP_NOT_SENT;
-        if (!echo) {
-            h = sp_analysis_hop(lv->an, a, port, k, true);
-        } else {
-            for (size_t p = 0; p < sp_cli_port_count(lv->cfg); p++) {
-                h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p), k,
-                                    false);
-                if (h != SP_HOP_NOT_SENT && h != SP_HOP_NONE)
-                    break;
-            }
-        }
+        enum sp_hop_answer h = row_answer(lv, a, port, k, echo);
         if (h != SP_HOP_NOT_SENT && h != SP_HOP_NONE &&
             h != SP_HOP_TIME_EXCEEDED)
             return k < lim ? k : lim;
@@ -721,13 +707,7 @@ static void note_retried_hops(struct live *lv)
         }
         /* hosts do not rate-limit SYN-ACKs, RSTs or echo replies: an answer
          * of theirs that needed a retry was lost on the way */
-        h = sp_analysis_hop(lv->an, a, j->echo ? 0 : j->port, ttl, !j->echo);
-        if (j->echo)
-            for (size_t p = 0; p < sp_cli_port_count(lv->cfg) &&
-                               (h == SP_HOP_NOT_SENT || h == SP_HOP_NONE);
-                 p++)
-                h = sp_analysis_hop(lv->an, a, sp_cli_port_at(lv->cfg, p), ttl,
-                                    false);
+        h = row_answer(lv, a, j->port, ttl, j->echo);
         lost = h == SP_HOP_SYN_ACK || h == SP_HOP_RST || h == SP_HOP_ECHO_REPLY;
         if (j->ttl == FULL_TTL && !lost)
             continue;
@@ -962,14 +942,14 @@ int sp_run_live(const struct sp_config *cfg)
     scan = sp_scan_wanted(cfg, lv.tl.n * nports);
     if (scan && lv.craft != NULL)
         setup_link(&lv);
-    build_filter(&lv, scan && cfg->write_file == NULL, filter, sizeof(filter));
+    build_filter(&lv, filter, sizeof(filter));
     memset(&lo, 0, sizeof(lo));
     lo.iface = cfg->iface;
     lo.bpf = filter;
     lo.dump_path = cfg->write_file;
     lo.buffer_kib = (int)cfg->buffer_kib;
     lo.blocks = scan; /* a scan waits --wait anyway: no wake-up per reply */
-    lo.inbound = scan && cfg->write_file == NULL; /* as the filter says */
+    lo.inbound = scan && cfg->write_file == NULL; /* no copies of our SYNs */
     rc = sp_source_open_live(&srcp, &lo, &err);
     if (rc != 0) {
         if (rc == SP_EPERM)
@@ -1090,7 +1070,7 @@ int sp_run_live(const struct sp_config *cfg)
             const struct sp_addr *ta = &lv.tl.v[j->tgt].addr;
             int64_t wait;
             bool limited;
-            int allowed;
+            int allowed, slot;
             if (j->done)
                 continue;
             if (j->tries > 0 && job_answered(&lv, j)) {
@@ -1112,7 +1092,11 @@ int sp_run_live(const struct sp_config *cfg)
                 j->done = true;
                 continue;
             }
-            if (row_settled(&lv, j)) {
+            /* a router known to be rate-limiting is asked once a second
+             * (paced_ok), first tries too, and those tries are free: its
+             * silence is its budget, not an answer */
+            slot = job_router(&lv, j, &limited);
+            if (row_settled(&lv, j, limited)) {
                 /* a row not even sent says why: its router is busy */
                 if (j->tries == 0)
                     for (size_t p = 0; p < nports; p++)
@@ -1123,25 +1107,21 @@ int sp_run_live(const struct sp_config *cfg)
                 j->done = true;
                 continue;
             }
-            /* a router known to be rate-limiting is asked once a second
-             * (paced_ok), first tries too, and those tries are free: its
-             * silence is its budget, not an answer */
-            job_router(&lv, j, &limited);
             allowed = cfg->retries + j->free_tries;
-            if ((j->tries == 0 && (!limited || paced_ok(&lv, j, now))) ||
+            if ((j->tries == 0 && paced_ok(&lv, slot, limited, now)) ||
                 (j->tries > 0 && j->tries <= allowed &&
                  now - j->last_ns >=
                      (limited ? retry_gap_ns
                               : retry_gap_ns
                                     << (j->tries < 5 ? j->tries - 1 : 4)) &&
-                 paced_ok(&lv, j, now))) {
+                 paced_ok(&lv, slot, limited, now))) {
                 if (!take_token(&lv, now)) {
                     busy = true;
                     break;
                 }
                 if (limited && j->free_tries < max_free_tries)
                     j->free_tries++;
-                if (send_job(&lv, j, now, &err) == SP_ENOROUTE &&
+                if (send_job(&lv, j, slot, now, &err) == SP_ENOROUTE &&
                     j->ttl == FULL_TTL && !j->echo) {
                     sp_analysis_no_route(lv.an, ta, j->port,
                                          lv.tl.v[j->tgt].name);
