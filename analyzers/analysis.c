@@ -1489,48 +1489,87 @@ void sp_analysis_prefetch(struct sp_analysis *a, const struct sp_packet *p,
         PREFETCH_ALL(((const struct tgt *)te)->host, 1);
 }
 
+/* What a packet is to the analysis: the one dispatch rule, shared by
+ * sp_analysis_packet and sp_analysis_wants. */
+enum pkt_role {
+    ROLE_NONE,      /* only its time counts */
+    ROLE_SYN,       /* opens or retransmits an attempt */
+    ROLE_TCP_REPLY, /* SYN-ACK or RST-ACK */
+    ROLE_BARE_RST,  /* a RST without ACK: counted as unrelated */
+    ROLE_ECHO_REQUEST,
+    ROLE_ECHO_REPLY,
+    ROLE_ICMP_UNREACH,
+    ROLE_ICMP_TIME_EXCEEDED,
+};
+
+static enum pkt_role pkt_role(const struct sp_packet *p)
+{
+    unsigned f = p->tcp_flags;
+
+    if (!(p->have & SP_HAVE_IP) || p->frag_later)
+        return ROLE_NONE;
+    if (p->proto == SP_PROTO_TCP) {
+        if (!(p->have & SP_HAVE_TCP))
+            return ROLE_NONE;
+        if ((f & (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST)) == SP_TCP_SYN)
+            return ROLE_SYN;
+        if ((f & (SP_TCP_SYN | SP_TCP_ACK)) == (SP_TCP_SYN | SP_TCP_ACK) ||
+            (f & (SP_TCP_RST | SP_TCP_ACK)) == (SP_TCP_RST | SP_TCP_ACK))
+            return ROLE_TCP_REPLY;
+        return f & SP_TCP_RST ? ROLE_BARE_RST : ROLE_NONE;
+    }
+    if ((p->proto != SP_PROTO_ICMP && p->proto != SP_PROTO_ICMP6) ||
+        !(p->have & SP_HAVE_ICMP))
+        return ROLE_NONE;
+    switch (sp_icmp_kind(p)) {
+    case SP_ICMP_ECHO_REQUEST:
+        return ROLE_ECHO_REQUEST;
+    case SP_ICMP_ECHO_REPLY:
+        return ROLE_ECHO_REPLY;
+    case SP_ICMP_UNREACH:
+        return ROLE_ICMP_UNREACH;
+    case SP_ICMP_TIME_EXCEEDED:
+        return ROLE_ICMP_TIME_EXCEEDED;
+    default:
+        return ROLE_NONE;
+    }
+}
+
+bool sp_analysis_wants(const struct sp_packet *p)
+{
+    return pkt_role(p) != ROLE_NONE;
+}
+
 void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
                         bool selected)
 {
-    enum sp_icmp_kind k;
-
     a->packets++;
     if (p->ts_ns > a->now_ns)
         a->now_ns = p->ts_ns;
     expire(a);
-    if (!(p->have & SP_HAVE_IP) || p->frag_later)
-        return;
-    if (p->proto == SP_PROTO_TCP) {
-        if (!(p->have & SP_HAVE_TCP))
-            return;
-        if ((p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST)) ==
-            SP_TCP_SYN)
-            on_syn(a, p, selected);
-        else if ((p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK)) ==
-                     (SP_TCP_SYN | SP_TCP_ACK) ||
-                 (p->tcp_flags & (SP_TCP_RST | SP_TCP_ACK)) ==
-                     (SP_TCP_RST | SP_TCP_ACK))
-            on_tcp_reply(a, p);
-        else if (p->tcp_flags & SP_TCP_RST)
-            a->unrelated++;
-        return;
-    }
-    if ((p->proto != SP_PROTO_ICMP && p->proto != SP_PROTO_ICMP6) ||
-        !(p->have & SP_HAVE_ICMP))
-        return;
-    k = sp_icmp_kind(p);
-    switch (k) {
-    case SP_ICMP_ECHO_REQUEST:
+    switch (pkt_role(p)) {
+    case ROLE_SYN:
+        on_syn(a, p, selected);
+        break;
+    case ROLE_TCP_REPLY:
+        on_tcp_reply(a, p);
+        break;
+    case ROLE_BARE_RST:
+        a->unrelated++;
+        break;
+    case ROLE_ECHO_REQUEST:
         on_echo_request(a, p);
         break;
-    case SP_ICMP_ECHO_REPLY:
+    case ROLE_ECHO_REPLY:
         on_echo_reply(a, p);
         break;
-    case SP_ICMP_UNREACH:
-    case SP_ICMP_TIME_EXCEEDED:
-        on_icmp_error(a, p, k);
+    case ROLE_ICMP_UNREACH:
+        on_icmp_error(a, p, SP_ICMP_UNREACH);
         break;
-    default:
+    case ROLE_ICMP_TIME_EXCEEDED:
+        on_icmp_error(a, p, SP_ICMP_TIME_EXCEEDED);
+        break;
+    case ROLE_NONE:
         break;
     }
 }

@@ -72,6 +72,15 @@ void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
                         bool selected);
 
 /*
+ * False for a packet that sp_analysis_packet would only take the time of
+ * (data, ACKs, FINs, UDP, other ICMP, frames without IP): a reader may leave
+ * those out and call sp_analysis_tick with the latest of their times before
+ * the next packet it feeds, which gives the same results (most packets of a
+ * large capture are such, offline.c). Pure, so any thread may call it.
+ */
+bool sp_analysis_wants(const struct sp_packet *p);
+
+/*
  * A hint only, which changes no result: p will be fed soon, so start
  * fetching the table entries it will look up. A caller holding a batch of
  * packets calls it for each at steps 0, 1 and 2 (keys and buckets, chains,

@@ -21,10 +21,22 @@ struct sp_queue;
 struct sp_source;
 struct sp_capture;
 
-/* Starts the thread. The source and queue must outlive it. Returns 0 or
- * SP_ENOMEM / SP_EIO. */
+struct sp_event;
+
+/*
+ * Offline, which decoded frames to hand over: a frame `keep` refuses is left
+ * out of the queue, and only its time travels on, as the next event's
+ * tick_ns (the latest such time since the last event handed over). Most
+ * frames of a large capture are of no interest to the engine.
+ */
+typedef bool (*sp_capture_keep_fn)(const struct sp_event *ev);
+
+/* Starts the thread. The source and queue must outlive it. `keep`: NULL
+ * hands over every frame (always so live). Returns 0 or SP_ENOMEM /
+ * SP_EIO. */
 int sp_capture_start(struct sp_capture **out, struct sp_source *src,
-                     struct sp_queue *q, bool live, struct sp_err *err);
+                     struct sp_queue *q, bool live, sp_capture_keep_fn keep,
+                     struct sp_err *err);
 
 /* Asks the thread to stop soon (it still pushes SP_EV_END). */
 void sp_capture_stop(struct sp_capture *c);

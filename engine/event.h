@@ -21,6 +21,9 @@ struct sp_event {
     enum sp_decode_result result; /* SP_EV_PACKET */
     bool selected; /* the offline filter expression matched this frame */
     int status;    /* SP_EV_END: 0 at a clean end, else a negative SP_E* */
+    /* offline: the latest time among the frames the capture thread left
+     * out just before this event (capture.h), 0 if none */
+    int64_t tick_ns;
     struct sp_packet pkt;
 };
 

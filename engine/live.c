@@ -747,7 +747,7 @@ static int live_scan(struct live *lv, struct sp_source *srcp,
     int rc, status;
 
     memset(&sum, 0, sizeof(sum));
-    if (sp_capture_start(&cap, srcp, q, true, &err) != 0) {
+    if (sp_capture_start(&cap, srcp, q, true, NULL, &err) != 0) {
         fprintf(stderr, "synprobe: %s\n", err.msg);
         return SP_EXIT_INPUT;
     }
@@ -1026,7 +1026,7 @@ int sp_run_live(const struct sp_config *cfg)
         if (!lv.noroute[i] && !add_job(&lv, (uint32_t)i, 0, FULL_TTL, true))
             goto nomem;
     }
-    if (sp_capture_start(&cap, srcp, q, true, &err) != 0) {
+    if (sp_capture_start(&cap, srcp, q, true, NULL, &err) != 0) {
         fprintf(stderr, "synprobe: %s\n", err.msg);
         goto done;
     }

@@ -45,6 +45,9 @@ void sp_run_signals(void)
 bool sp_engine_handle_event(struct sp_analysis *a, const struct sp_event *ev,
                             struct sp_summary *counts)
 {
+    /* the frames left out before it only moved the clock */
+    if (ev->tick_ns > 0)
+        sp_analysis_tick(a, ev->tick_ns);
     if (ev->type == SP_EV_END)
         return false;
     switch (ev->result) {
@@ -96,6 +99,14 @@ static void prefetch(struct sp_analysis *a, const struct sp_event *evs,
         sp_analysis_prefetch(a, &evs[i].pkt, step, &hints[i]);
     else if (i < n)
         hints[i].ok = false;
+}
+
+/* The frames worth a place in the queue (sp_capture_keep_fn): those whose
+ * time alone matters travel as the next event's tick_ns. */
+static bool offline_keep(const struct sp_event *ev)
+{
+    return ev->result != SP_DECODE_INVALID && ev->result != SP_DECODE_OTHER &&
+           sp_analysis_wants(&ev->pkt);
 }
 
 /* Wraps the user's sink to narrow the report to the -p ports. */
@@ -198,7 +209,7 @@ int sp_run_offline(const struct sp_config *cfg)
         fprintf(stderr, "synprobe: out of memory\n");
         goto done;
     }
-    if (sp_capture_start(&cap, src, q, false, &err) != 0) {
+    if (sp_capture_start(&cap, src, q, false, offline_keep, &err) != 0) {
         fprintf(stderr, "synprobe: %s\n", err.msg);
         goto done;
     }
@@ -214,6 +225,8 @@ int sp_run_offline(const struct sp_config *cfg)
             prefetch(an, evs, n, i + PF_AHEAD, 0, hints);
             prefetch(an, evs, n, i + PF_AHEAD * 2 / 3, 1, hints);
             prefetch(an, evs, n, i + PF_AHEAD / 3, 2, hints);
+            if (evs[i].tick_ns > last_ts)
+                last_ts = evs[i].tick_ns;
             if (evs[i].type == SP_EV_PACKET && evs[i].pkt.ts_ns > last_ts)
                 last_ts = evs[i].pkt.ts_ns;
             running = sp_engine_handle_event(an, &evs[i], &counts);

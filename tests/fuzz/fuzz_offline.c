@@ -18,7 +18,11 @@
  *     ISN and echoes with an even id count as ours, a target has a name with
  *     bytes that need escaping, drops and no-route targets are reported, and
  *     the queries live.c makes are asked after every packet.
- * All output goes to /dev/null: the point is that formatting runs.
+ * A third, "offline, kept", is fed only what the capture thread of
+ * synprobe -r hands over (sp_analysis_wants, the other frames' times as
+ * ticks): its output must be byte for byte the offline one's, or the
+ * harness aborts. The rest goes to /dev/null: the point is that
+ * formatting runs.
  *
  * Built as fuzz_offline (-fsanitize=fuzzer) and as fuzz_offline_replay
  * (tests/fuzz/replay.c) for CTest.
@@ -183,8 +187,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sp_source *src = NULL;
     struct sp_capture_stats st;
     struct sp_event ev;
-    struct run off, live;
-    int64_t last_ts = 0;
+    struct run off, live, kept;
+    char *obuf[2] = {NULL, NULL};
+    size_t olen[2] = {0, 0};
+    FILE *ostream[2] = {NULL, NULL};
+    int64_t last_ts = 0, tick = 0;
     uint64_t n = 0;
     uint8_t *copy;
     FILE *f;
@@ -206,11 +213,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memset(&off, 0, sizeof(off));
     memset(&live, 0, sizeof(live));
+    memset(&kept, 0, sizeof(kept));
+    for (int i = 0; i < 2; i++)
+        ostream[i] = open_memstream(&obuf[i], &olen[i]);
     if (sp_source_open_fp(&src, f, "fuzz", NULL, &err) != 0) {
         free(copy);
+        for (int i = 0; i < 2; i++)
+            if (ostream[i] != NULL)
+                fclose(ostream[i]);
+        free(obuf[0]);
+        free(obuf[1]);
         return 0;
     }
-    if (run_open(&off, devnull, false) && run_open(&live, devnull, true)) {
+    if (ostream[0] != NULL && ostream[1] != NULL &&
+        run_open(&off, ostream[0], false) && run_open(&live, devnull, true) &&
+        run_open(&kept, ostream[1], false)) {
         while (n < MAX_RECORDS) {
             rc = sp_source_next(src, &ev, &err);
             if (rc != 1)
@@ -221,17 +238,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sp_engine_handle_event(off.an, &ev, &off.counts);
             sp_engine_handle_event(live.an, &ev, &live.counts);
             live_queries(&live, &ev, n);
+            /* as the capture thread of synprobe -r hands them over */
+            if (ev.result == SP_DECODE_INVALID ||
+                ev.result == SP_DECODE_OTHER || !sp_analysis_wants(&ev.pkt)) {
+                if (ev.pkt.ts_ns > tick)
+                    tick = ev.pkt.ts_ns;
+            } else {
+                ev.tick_ns = tick;
+                tick = 0;
+                sp_engine_handle_event(kept.an, &ev, &kept.counts);
+            }
         }
         memset(&ev, 0, sizeof(ev));
         ev.type = SP_EV_END;
         ev.status = rc < 0 ? rc : 0;
         sp_engine_handle_event(off.an, &ev, &off.counts);
+        ev.tick_ns = tick;
+        sp_engine_handle_event(kept.an, &ev, &kept.counts);
         sp_source_stats(src, &st);
         run_finish(&off, last_ts, rc < 0, &st);
         run_finish(&live, last_ts, rc < 0, &st);
+        run_finish(&kept, last_ts, rc < 0, &st);
+        fflush(ostream[0]);
+        fflush(ostream[1]);
+        if (olen[0] != olen[1] || memcmp(obuf[0], obuf[1], olen[0]) != 0) {
+            fprintf(stderr, "fuzz_offline: the kept frames and ticks gave "
+                            "another result than every frame\n");
+            abort();
+        }
     }
     run_close(&off);
     run_close(&live);
+    run_close(&kept);
+    for (int i = 0; i < 2; i++)
+        if (ostream[i] != NULL)
+            fclose(ostream[i]);
+    free(obuf[0]);
+    free(obuf[1]);
     sp_source_close(src); /* closes f */
     free(copy);
     return 0;
