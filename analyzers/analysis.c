@@ -437,7 +437,7 @@ static struct sp_hop *path_at(struct path *p, int ttl)
     if (ttl <= 0 || ttl > 255)
         return NULL;
     if (ttl >= p->n) {
-        int n = p->n == 0 ? 32 : p->n;
+        int n = p->n == 0 ? 8 : p->n;
         struct sp_hop *h;
         while (n <= ttl)
             n *= 2;
@@ -979,7 +979,7 @@ static void att_final(struct sp_analysis *a, struct att *x,
  * none, and GCC dropped its calls.
  */
 __attribute__((always_inline)) static inline void
-prefetch_due(const struct sp_analysis *a)
+prefetch_due(struct sp_analysis *a)
 {
     size_t m = a->capfifo - 1;
 
@@ -1000,11 +1000,15 @@ prefetch_due(const struct sp_analysis *a)
             __builtin_prefetch(&t->path.h[x->syn_ttl], 1);
     }
     /* the heap holds answered attempts for their last moments: its top
-     * and the two that may follow */
-    for (size_t i = 0; i < 3 && i < a->nheap; i++) {
-        PREFETCH_ALL(a->heap[i].e.x, 1);
-        PREFETCH_ALL(a->heap[i].tgt, 1);
-        PREFETCH_ALL(a->heap[i].host, 1);
+     * and the two that may follow, once per top (the ring's pops leave it
+     * alone, and 33 prefetches per pop of lines already fetched showed) */
+    if (a->nheap > 0 && a->heap[0].e.x != a->pf_top) {
+        a->pf_top = a->heap[0].e.x;
+        for (size_t i = 0; i < 3 && i < a->nheap; i++) {
+            PREFETCH_ALL(a->heap[i].e.x, 1);
+            PREFETCH_ALL(a->heap[i].tgt, 1);
+            PREFETCH_ALL(a->heap[i].host, 1);
+        }
     }
 }
 
@@ -1032,7 +1036,6 @@ static void expire(struct sp_analysis *a)
     if (a->fhead != a->pf_fhead ||
         (a->nheap > 0 && a->heap[0].e.x != a->pf_top)) {
         a->pf_fhead = a->fhead;
-        a->pf_top = a->nheap > 0 ? a->heap[0].e.x : NULL;
         prefetch_due(a);
     }
     while (a->ehead != NULL && a->ehead->deadline_ns <= a->now_ns) {
@@ -1715,15 +1718,16 @@ bool sp_analysis_host_unreachable(struct sp_analysis *a,
     return h != NULL && h->route_fail;
 }
 
-/* The last TTL that drew time-exceeded in a path for a probe kind. */
+/* The last TTL that drew time-exceeded in a path for a probe kind. A row
+ * is marked so only with the router's address noted (path_note), so none
+ * lies above `top`: the walk starts there (rows are allocated 32 or more
+ * at a time, and most paths are a few hops long). */
 static int last_te(const struct path *p, bool syn)
 {
-    int k = 0;
-
-    for (int i = 1; i < p->n; i++)
+    for (int i = p->top; i >= 1; i--)
         if ((syn ? p->h[i].syn : p->h[i].echo) == SP_HOP_TIME_EXCEEDED)
-            k = i;
-    return k;
+            return i;
+    return 0;
 }
 
 /* Merges the SYN path and the host's echo/UDP path into one hop list. */
