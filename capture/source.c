@@ -95,7 +95,8 @@ int sp_source_next(struct sp_source *s, struct sp_event *ev, struct sp_err *err)
     for (;;) {
         if (atomic_load(&s->stop))
             return 0;
-        rc = pcap_next_ex(s->p, &h, &data);
+        rc = s->ops->next != NULL ? s->ops->next(s, &h, &data)
+                                  : pcap_next_ex(s->p, &h, &data);
         if (rc == 1)
             break;
         if (rc == PCAP_ERROR_BREAK)
@@ -104,7 +105,7 @@ int sp_source_next(struct sp_source *s, struct sp_event *ev, struct sp_err *err)
             return s->ops->timeout_result;
         return sp_err_set(err, SP_EFORMAT, "record %llu: %s",
                           (unsigned long long)s->records + 1,
-                          pcap_geterr(s->p));
+                          s->ops->next != NULL ? s->rd_err : pcap_geterr(s->p));
     }
     s->records++;
     s->st.packets++;

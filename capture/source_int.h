@@ -23,6 +23,11 @@ struct sp_err;
 
 struct sp_source_ops {
     const char *kind; /* "file" or "live", for messages */
+    /* Reads the next record as pcap_next_ex does (1, PCAP_ERROR_BREAK at
+     * the end, PCAP_ERROR with the message in s->rd_err); NULL: libpcap's
+     * pcap_next_ex. */
+    int (*next)(struct sp_source *s, struct pcap_pkthdr **h,
+                const u_char **data);
     /* After a frame was read and decoded: per-source work on it (the
      * selection filter of a file, the -w dump of a live capture). */
     void (*on_frame)(struct sp_source *s, const struct pcap_pkthdr *h,
@@ -44,6 +49,7 @@ struct sp_source {
     atomic_bool stop;
     struct sp_capture_stats st;
     uint64_t records; /* for "record N" in error messages */
+    char rd_err[PCAP_ERRBUF_SIZE]; /* ops->next's message */
 };
 
 /* Maps the pcap_t's link type to ours; SP_ENOTSUP with a clear message. */
@@ -51,6 +57,7 @@ int sp_source_link(pcap_t *p, enum sp_link *out, struct sp_err *err);
 
 /* The file source (source_file.c) and the live source (source_live.c). */
 extern const struct sp_source_ops sp_source_file_ops;
+extern const struct sp_source_ops sp_source_fast_ops;
 extern const struct sp_source_ops sp_source_live_ops;
 
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hostile_test.sh SYNPROBE
+# hostile_test.sh SYNPROBE [REPLAY]
 #
 # Hand-made broken capture files, one per kind of damage (FACTS.md 4.7),
 # each read with `synprobe -r FILE --json` under a timeout. Every run must end
@@ -20,11 +20,12 @@
 # dependency). Last line: "hostile: N passed, M failed".
 set -u
 
-if [ "$#" -ne 1 ]; then
-    echo "usage: $0 SYNPROBE" >&2
+if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
+    echo "usage: $0 SYNPROBE [REPLAY]" >&2
     exit 2
 fi
 bin=$1
+replay=${2:-}
 [ -x "$bin" ] || { echo "hostile: $bin is not executable" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/synprobe-hostile.XXXXXX") || exit 1
@@ -319,6 +320,18 @@ while IFS=$'\t' read -r name kind packets text verdict; do
     passed=$((passed + 1))
     echo "ok   $name ($kind, exit $status${err1:+: $err1})"
 done <"$tmp/cases.tsv"
+
+# With REPLAY (fuzz_offline_replay): every file read both by libpcap and by
+# synprobe's own classic pcap reader, which must agree frame by frame and
+# end the same way (the harness aborts otherwise).
+if [ -n "$replay" ]; then
+    if "$replay" "$tmp"/*.cap >"$tmp/replay.out" 2>&1; then
+        passed=$((passed + 1))
+        echo "ok   both readers agree ($(tail -1 "$tmp/replay.out"))"
+    else
+        bad "both readers" "$(tail -2 "$tmp/replay.out" | tr '\n' ' ')"
+    fi
+fi
 
 echo "hostile: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

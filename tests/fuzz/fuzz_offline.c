@@ -18,6 +18,10 @@
  *     ISN and echoes with an even id count as ours, a target has a name with
  *     bytes that need escaping, drops and no-route targets are reported, and
  *     the queries live.c makes are asked after every packet.
+ * The bytes are also read as a file by name (a memfd), which takes a
+ * classic pcap file to synprobe's own reader (capture/source_file.c): its
+ * records, decoded, and how it ends must be libpcap's, or the harness
+ * aborts.
  * A third, "offline, kept", is fed only what the capture thread of
  * synprobe -r hands over (sp_analysis_wants, the other frames' times as
  * ticks): its output must be byte for byte the offline one's, or the
@@ -27,12 +31,15 @@
  * Built as fuzz_offline (-fsanitize=fuzzer) and as fuzz_offline_replay
  * (tests/fuzz/replay.c) for CTest.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "analyzers/analysis.h"
 #include "capture/source.h"
@@ -180,6 +187,60 @@ static void run_finish(struct run *r, int64_t end_ns, bool incomplete,
     (void)sp_run_exit_status(&sum, true);
 }
 
+/* Reads the bytes through libpcap (a stream) and as a file by its name,
+ * and aborts unless both give the same frames and end the same way. */
+static void same_reading(const uint8_t *data, size_t size)
+{
+    struct sp_source *a = NULL, *b = NULL;
+    struct sp_err ea = {0}, eb = {0};
+    struct sp_event va, vb;
+    char path[64];
+    uint8_t *copy;
+    FILE *f = NULL;
+    int fd, ra = 0, rb = 0;
+    uint64_t n = 0;
+
+    fd = memfd_create("fuzz_offline", MFD_CLOEXEC);
+    copy = malloc(size);
+    if (fd < 0 || copy == NULL || write(fd, data, size) != (ssize_t)size)
+        goto out;
+    memcpy(copy, data, size);
+    f = fmemopen(copy, size, "rb");
+    if (f == NULL)
+        goto out;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ra = sp_source_open_fp(&a, f, "fuzz", NULL, &ea);
+    rb = sp_source_open_file(&b, path, NULL, &eb);
+    if ((ra == 0) != (rb == 0))
+        goto differ;
+    while (ra == 0 && n++ < MAX_RECORDS) {
+        memset(&va, 0, sizeof(va));
+        memset(&vb, 0, sizeof(vb));
+        ra = sp_source_next(a, &va, &ea);
+        rb = sp_source_next(b, &vb, &eb);
+        if (ra != rb)
+            goto differ;
+        if (ra != 1)
+            break;
+        if (va.result != vb.result || va.pkt.ts_ns != vb.pkt.ts_ns ||
+            memcmp(&va.pkt, &vb.pkt, sizeof(va.pkt)) != 0)
+            goto differ;
+    }
+    goto out;
+differ:
+    fprintf(stderr,
+            "fuzz_offline: libpcap and synprobe's reader differ at record "
+            "%llu (%d: %s / %d: %s)\n",
+            (unsigned long long)n, ra, ea.msg, rb, eb.msg);
+    abort();
+out:
+    sp_source_close(a); /* closes f (a failed open did already) */
+    sp_source_close(b);
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static FILE *devnull;
@@ -201,6 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         devnull = fopen("/dev/null", "w");
     if (devnull == NULL || size == 0)
         return 0;
+    same_reading(data, size);
     /* fmemopen wants a writable buffer, even to read */
     copy = malloc(size);
     if (copy == NULL)
