@@ -20,6 +20,7 @@
 #include "engine/event.h"
 #include "engine/output.h"
 #include "engine/queue.h"
+#include "engine/writer.h"
 
 volatile sig_atomic_t sp_signal_seen;
 
@@ -109,18 +110,24 @@ static bool offline_keep(const struct sp_event *ev)
            sp_analysis_wants(&ev->pkt);
 }
 
-/* Wraps the user's sink to narrow the report to the -p ports. */
+/* Wraps the user's sink to narrow the report to the -p ports. Attempts go
+ * to the writer thread when there is one. */
 struct narrow {
     const struct sp_config *cfg;
     struct sp_sink inner;
     struct sp_summary *sum;
+    struct sp_writer *wr; /* NULL: attempts written on this thread */
 };
 
 static void narrow_attempt(void *st, const struct sp_attempt_rec *a)
 {
     struct narrow *n = st;
 
-    if (sp_cli_port_selected(n->cfg, a->r.port))
+    if (!sp_cli_port_selected(n->cfg, a->r.port))
+        return;
+    if (n->wr != NULL)
+        sp_writer_attempt(n->wr, a);
+    else
         n->inner.attempt(n->inner.state, a);
 }
 
@@ -128,10 +135,20 @@ static void narrow_target(void *st, const struct sp_target_rec *t)
 {
     struct narrow *n = st;
 
+    /* targets come after the last attempt: those must be out first */
+    if (n->wr != NULL) {
+        sp_writer_stop(n->wr);
+        n->wr = NULL;
+    }
     if (!sp_cli_port_selected(n->cfg, t->r.port))
         return;
     n->sum->verdicts[t->r.verdict]++;
     n->inner.target(n->inner.state, t);
+}
+
+static bool output_failed(void *out)
+{
+    return sp_output_failed(out);
 }
 
 int sp_run_offline(const struct sp_config *cfg)
@@ -159,7 +176,7 @@ int sp_run_offline(const struct sp_config *cfg)
     };
     struct sp_sink user_sink, sink;
     struct sp_summary sum, counts;
-    struct narrow nw;
+    struct narrow nw = {.wr = NULL};
     char filter[8192] = "";
     size_t flen = 0;
     const struct sp_event *evs;
@@ -200,6 +217,10 @@ int sp_run_offline(const struct sp_config *cfg)
     nw.cfg = cfg;
     nw.inner = user_sink;
     nw.sum = &sum;
+    /* without attempts to write (the table of targets alone) the thread
+     * would only wait */
+    nw.wr = acfg.emit_attempts ? sp_writer_start(&user_sink, output_failed)
+                               : NULL;
     sink.state = &nw;
     sink.attempt = narrow_attempt;
     sink.target = narrow_target;
@@ -232,9 +253,8 @@ int sp_run_offline(const struct sp_config *cfg)
             running = sp_engine_handle_event(an, &evs[i], &counts);
         }
         sp_queue_release(q, n);
-        if (sp_output_failed(out)) {
+        if (nw.wr != NULL ? sp_writer_failed(nw.wr) : sp_output_failed(out))
             sp_capture_stop(cap);
-        }
     }
     rc = sp_capture_join(cap, &err);
     cap = NULL;
@@ -248,6 +268,8 @@ int sp_run_offline(const struct sp_config *cfg)
     sp_analysis_finish(an, last_ts,
                        sp_signal_seen != 0 ? SP_REASON_INTERRUPTED
                                            : SP_REASON_CAPTURE_ENDED);
+    sp_writer_stop(nw.wr); /* if no target came to stop it */
+    nw.wr = NULL;
     {
         struct sp_capture_stats st;
         sp_source_stats(src, &st);
@@ -269,6 +291,7 @@ done:
         sp_capture_stop(cap);
         sp_capture_join(cap, NULL);
     }
+    sp_writer_stop(nw.wr);
     sp_analysis_destroy(an);
     sp_queue_destroy(q);
     sp_output_destroy(out);

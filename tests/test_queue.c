@@ -2,7 +2,8 @@
  * test_queue.c - the event queue between the capture and engine threads:
  * order, the live drop rule, the in-place (reserve/peek) calls and their
  * wrap-around, and a real producer thread that must lose nothing when it
- * waits for room.
+ * waits for room. Also the writer thread that formats attempt records
+ * (engine/writer.h): order, draining, and a failed output seen.
  */
 #include <CUnit/CUnit.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 
 #include "engine/event.h"
 #include "engine/queue.h"
+#include "engine/writer.h"
 #include "tests/helpers.h"
 
 static struct sp_event ev_n(int64_t n)
@@ -191,6 +193,81 @@ static void test_threads_lose_nothing(void)
     sp_queue_destroy(q);
 }
 
+/* An inner sink that keeps the client ports it is given, on the writer
+ * thread, and reports a failure once it has FAIL_AFTER of them. */
+enum { WR_N = 5000, FAIL_AFTER = 3000 };
+
+struct wr_sink {
+    unsigned ports[WR_N + 1];
+    size_t n;
+    bool fail;
+};
+
+static void wr_attempt(void *st, const struct sp_attempt_rec *a)
+{
+    struct wr_sink *k = st;
+
+    if (k->n <= WR_N)
+        k->ports[k->n++] = a->client_port;
+}
+
+static bool wr_failed(void *st)
+{
+    const struct wr_sink *k = st;
+
+    return k->fail && k->n >= FAIL_AFTER;
+}
+
+static void test_writer_order_drain(void)
+{
+    static struct wr_sink k;
+    struct sp_sink inner = {.state = &k, .attempt = wr_attempt};
+    struct sp_attempt_rec rec;
+    struct sp_writer *w;
+    bool in_order = true;
+
+    memset(&k, 0, sizeof(k));
+    memset(&rec, 0, sizeof(rec));
+    w = sp_writer_start(&inner, wr_failed);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    for (unsigned i = 0; i < 1500; i++) {
+        rec.client_port = (uint16_t)i;
+        sp_writer_attempt(w, &rec);
+    }
+    /* a batch and a half given: after the drain, all of it is written */
+    sp_writer_drain(w);
+    CU_ASSERT_EQUAL(k.n, 1500);
+    for (unsigned i = 1500; i < WR_N; i++) {
+        rec.client_port = (uint16_t)i;
+        sp_writer_attempt(w, &rec);
+    }
+    CU_ASSERT_FALSE(sp_writer_failed(w));
+    sp_writer_stop(w);
+    CU_ASSERT_EQUAL(k.n, WR_N);
+    for (size_t i = 0; i < k.n; i++)
+        in_order = in_order && k.ports[i] == i;
+    CU_ASSERT_TRUE(in_order);
+}
+
+static void test_writer_failure_seen(void)
+{
+    static struct wr_sink k;
+    struct sp_sink inner = {.state = &k, .attempt = wr_attempt};
+    struct sp_attempt_rec rec;
+    struct sp_writer *w;
+
+    memset(&k, 0, sizeof(k));
+    memset(&rec, 0, sizeof(rec));
+    k.fail = true;
+    w = sp_writer_start(&inner, wr_failed);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    for (unsigned i = 0; i < WR_N; i++)
+        sp_writer_attempt(w, &rec);
+    sp_writer_drain(w);
+    CU_ASSERT_TRUE(sp_writer_failed(w));
+    sp_writer_stop(w);
+}
+
 int main(void)
 {
     static const struct sp_test_case cases[] = {
@@ -198,6 +275,8 @@ int main(void)
         {"end event after the rest", test_end_event},
         {"reserve/peek in place, wrap-around", test_reserve_peek_wrap},
         {"producer thread waits, loses nothing", test_threads_lose_nothing},
+        {"writer: order, drain, stop", test_writer_order_drain},
+        {"writer: a failed output is seen", test_writer_failure_seen},
     };
     return sp_test_run("queue", cases, sizeof(cases) / sizeof(cases[0]));
 }
