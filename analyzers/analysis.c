@@ -194,9 +194,12 @@ struct host {
 
 struct tgt {
     struct hnode node;
+    /* the key, in the first cache line with the node: a lookup (of the
+     * target, or of an attempt through its target) reads nothing else */
+    struct sp_addr addr; /* host->addr */
+    uint16_t port;
     struct tgt *order_next;
     struct host *host;
-    uint16_t port;
     const char *name;
     unsigned counts[SP_VERDICT_COUNT];
     struct sp_result best; /* the deciding result so far */
@@ -537,15 +540,16 @@ static uint64_t tgt_hash(const struct sp_addr *ad, uint16_t port)
     return mix64(addr_word(ad) ^ hash_seed ^ (uint64_t)port * 0x100000001b3ULL);
 }
 
-static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
-                           uint16_t port, bool create)
+/* Finds (or makes) the target ad:port, whose tgt_hash is h. */
+static struct tgt *tgt_get_h(struct sp_analysis *a, uint64_t h,
+                             const struct sp_addr *ad, uint16_t port,
+                             bool create)
 {
-    uint64_t h = tgt_hash(ad, port);
     struct tgt *t;
 
     for (struct hnode *e = ht_bucket(&a->tgts, h); e; e = e->next) {
         t = (struct tgt *)e;
-        if (e->hash == h && t->port == port && addr_eq(&t->host->addr, ad))
+        if (e->hash == h && t->port == port && addr_eq(&t->addr, ad))
             return t;
     }
     if (!create)
@@ -556,6 +560,7 @@ static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
     t->host = host_get(a, ad, true);
     if (t->host == NULL)
         return NULL; /* t stays in the arena, unused */
+    t->addr = *ad;
     t->port = port;
     t->best.hop = -1;
     ht_insert(&a->tgts, &t->node, h);
@@ -567,26 +572,32 @@ static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
     return t;
 }
 
+static struct tgt *tgt_get(struct sp_analysis *a, const struct sp_addr *ad,
+                           uint16_t port, bool create)
+{
+    return tgt_get_h(a, tgt_hash(ad, port), ad, port, create);
+}
+
 static uint64_t att_hash(const struct sp_addr *client, uint16_t cport,
                          const struct sp_addr *target, uint16_t tport)
 {
     return pair_hash(client, target, cport, tport);
 }
 
-/* Finds the attempt with this 4-tuple whose ISN satisfies `ok`. */
-static struct att *att_find(struct sp_analysis *a, const struct sp_addr *cl,
-                            uint16_t cport, const struct sp_addr *tg,
-                            uint16_t tport, uint32_t isn_lo, uint32_t isn_hi)
+/* Finds the attempt with this 4-tuple (whose att_hash is h) and an ISN of
+ * isn_lo or isn_hi. */
+static struct att *att_find(struct sp_analysis *a, uint64_t h,
+                            const struct sp_addr *cl, uint16_t cport,
+                            const struct sp_addr *tg, uint16_t tport,
+                            uint32_t isn_lo, uint32_t isn_hi)
 {
-    uint64_t h = att_hash(cl, cport, tg, tport);
-
     for (struct hnode *e = ht_bucket(&a->atts, h); e; e = e->next) {
         struct att *x = (struct att *)e;
         if (e->hash != h || x->cport != cport || x->tport != tport)
             continue;
         if (x->isn != isn_lo && x->isn != isn_hi)
             continue;
-        if (addr_eq(&x->client, cl) && addr_eq(&x->tgt->host->addr, tg))
+        if (addr_eq(&x->client, cl) && addr_eq(&x->tgt->addr, tg))
             return x;
     }
     return NULL;
@@ -1053,10 +1064,10 @@ static void match_early(struct sp_analysis *a, struct att *x,
                         const struct sp_packet *syn);
 
 static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
-                   bool selected)
+                   bool selected, const struct sp_analysis_hint *k)
 {
-    struct att *x =
-        att_find(a, &p->src, p->sport, &p->dst, p->dport, p->seq, p->seq);
+    struct att *x = att_find(a, k->att, &p->src, p->sport, &p->dst, p->dport,
+                             p->seq, p->seq);
     struct tgt *t;
 
     if (x != NULL) { /* a retransmission */
@@ -1082,7 +1093,7 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
         return;
     if (a->cfg.own_syn != NULL && !a->cfg.own_syn(a->cfg.ctx, p))
         return;
-    t = tgt_get(a, &p->dst, p->dport, true);
+    t = tgt_get_h(a, k->tgt, &p->dst, p->dport, true);
     x = t != NULL ? att_alloc(&a->pool, &a->arena) : NULL;
     if (x == NULL)
         return;
@@ -1096,8 +1107,7 @@ static void on_syn(struct sp_analysis *a, const struct sp_packet *p,
     x->syn_ttl = p->ttl;
     if (a->have_drop && a->drop_ns >= p->ts_ns)
         x->drops = true;
-    ht_insert(&a->atts, &x->node,
-              att_hash(&x->client, x->cport, &p->dst, p->dport));
+    ht_insert(&a->atts, &x->node, k->att);
     att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
     /* most SYNs come long after the last unmatched answer: no scan */
     if (a->nearly > 0 && p->ts_ns - a->early_last_ns <= early_window_ns)
@@ -1167,17 +1177,18 @@ static void answer(struct sp_analysis *a, struct att *x,
 static void tcp_answer(struct sp_analysis *a, struct att *x,
                        const struct sp_packet *p, bool synack);
 
-static void on_tcp_reply(struct sp_analysis *a, const struct sp_packet *p)
+static void on_tcp_reply(struct sp_analysis *a, const struct sp_packet *p,
+                         const struct sp_analysis_hint *k)
 {
     bool synack =
         (p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK)) == (SP_TCP_SYN | SP_TCP_ACK);
     struct att *x;
 
     if (synack)
-        x = att_find(a, &p->dst, p->dport, &p->src, p->sport, p->ack - 1,
-                     p->ack - 1);
+        x = att_find(a, k->att, &p->dst, p->dport, &p->src, p->sport,
+                     p->ack - 1, p->ack - 1);
     else
-        x = att_find(a, &p->dst, p->dport, &p->src, p->sport, p->ack,
+        x = att_find(a, k->att, &p->dst, p->dport, &p->src, p->sport, p->ack,
                      p->ack - 1);
     if (x == NULL) {
         a->unrelated++;
@@ -1322,7 +1333,8 @@ static void count_icmp(struct sp_analysis *a, const struct sp_packet *p)
 }
 
 static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
-                          enum sp_icmp_kind kind)
+                          enum sp_icmp_kind kind,
+                          const struct sp_analysis_hint *k)
 {
     const struct sp_inner *in = &p->inner;
     bool te = kind == SP_ICMP_TIME_EXCEEDED;
@@ -1336,8 +1348,8 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
         return;
     }
     if (in->proto == SP_PROTO_TCP) {
-        struct att *x = att_find(a, &in->src, in->sport, &in->dst, in->dport,
-                                 in->seq, in->seq);
+        struct att *x = att_find(a, k->att, &in->src, in->sport, &in->dst,
+                                 in->dport, in->seq, in->seq);
         if (x == NULL) {
             a->unrelated++;
             return;
@@ -1388,14 +1400,14 @@ static void on_icmp_error(struct sp_analysis *a, const struct sp_packet *p,
     if (in->proto == SP_PROTO_UDP) {
         /* a UDP traceroute: placed by the error's own distance */
         struct host *h = side_host(a, &in->dst);
-        int k = sp_ttl_distance(p->ttl);
-        struct sp_hop *hop = h != NULL ? path_at(&h->path, k) : NULL;
+        int dist = sp_ttl_distance(p->ttl);
+        struct sp_hop *hop = h != NULL ? path_at(&h->path, dist) : NULL;
         if (hop != NULL) {
             hop->udp = te ? SP_HOP_TIME_EXCEEDED : SP_HOP_UNREACH;
             if (!te)
                 hop->udp_reason = (uint8_t)sp_reason_from_unreach(p->src.family,
                                                                   p->icmp_code);
-            path_note(&h->path, k, &p->src, -1);
+            path_note(&h->path, dist, &p->src, -1);
         }
         return;
     }
@@ -1422,53 +1434,54 @@ struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
     return a;
 }
 
-/* The hash of the attempt a packet will look up (sp_analysis_packet's
- * dispatch), and whether it is a SYN; false if it looks none up. */
-static bool att_key(const struct sp_packet *p, uint64_t *h, bool *syn)
+/* The hashes of what a packet will look up (the dispatch of
+ * sp_analysis_packet: a SYN its attempt and target, a SYN-ACK or RST-ACK
+ * the attempt it answers, an ICMP error the attempt whose SYN it quotes). */
+void sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k)
 {
     unsigned f = p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST);
     const struct sp_inner *in = &p->inner;
 
-    *syn = false;
+    k->ok = k->syn = false;
+    k->att = k->tgt = 0;
     if (!(p->have & SP_HAVE_IP) || p->frag_later)
-        return false;
+        return;
     if (p->proto == SP_PROTO_TCP) {
         if (!(p->have & SP_HAVE_TCP))
-            return false;
+            return;
         if (f == SP_TCP_SYN) {
-            *syn = true;
-            *h = att_hash(&p->src, p->sport, &p->dst, p->dport);
-            return true;
+            k->ok = k->syn = true;
+            k->att = att_hash(&p->src, p->sport, &p->dst, p->dport);
+            k->tgt = tgt_hash(&p->dst, p->dport);
+            return;
         }
         if (f != (SP_TCP_SYN | SP_TCP_ACK) && f != (SP_TCP_RST | SP_TCP_ACK) &&
             f != (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST))
-            return false;
-        *h = att_hash(&p->dst, p->dport, &p->src, p->sport);
-        return true;
+            return;
+        k->ok = true;
+        k->att = att_hash(&p->dst, p->dport, &p->src, p->sport);
+        return;
     }
     if ((p->proto != SP_PROTO_ICMP && p->proto != SP_PROTO_ICMP6) ||
         !(p->have & SP_HAVE_ICMP) || !(p->have & SP_HAVE_INNER_L4) ||
         in->proto != SP_PROTO_TCP)
-        return false;
-    *h = att_hash(&in->src, in->sport, &in->dst, in->dport);
-    return true;
+        return;
+    k->ok = true;
+    k->att = att_hash(&in->src, in->sport, &in->dst, in->dport);
 }
 
-void sp_analysis_prefetch(struct sp_analysis *a, const struct sp_packet *p,
-                          int step, struct sp_analysis_hint *hint)
+void sp_analysis_prefetch(struct sp_analysis *a, int step,
+                          const struct sp_analysis_hint *hint)
 {
     struct hnode *e, *te;
 
     if (step <= 0) {
-        /* the keys, and their buckets */
-        hint->ok = att_key(p, &hint->att, &hint->syn);
+        /* the buckets */
         if (!hint->ok)
             return;
         __builtin_prefetch(&a->atts.b[hint->att & a->atts.mask]);
-        if (hint->syn) {
-            hint->tgt = tgt_hash(&p->dst, p->dport);
+        if (hint->syn)
             __builtin_prefetch(&a->tgts.b[hint->tgt & a->tgts.mask]);
-        }
         return;
     }
     if (!hint->ok)
@@ -1483,13 +1496,23 @@ void sp_analysis_prefetch(struct sp_analysis *a, const struct sp_packet *p,
             PREFETCH_ALL((const struct tgt *)te, 1);
         return;
     }
-    /* what the matching entries point to, or the next in the chain */
-    if (e != NULL && e->hash == hint->att)
-        PREFETCH_ALL(((const struct att *)e)->tgt, 1);
-    else if (e != NULL && e->next != NULL)
-        PREFETCH_ALL((const struct att *)e->next, 1);
-    if (te != NULL && te->hash == hint->tgt)
-        PREFETCH_ALL(((const struct tgt *)te)->host, 1);
+    if (step == 2) {
+        /* what the matching attempt points to (its target's first line
+         * holds the key), or the next in either chain */
+        if (e != NULL && e->hash == hint->att)
+            __builtin_prefetch(((const struct att *)e)->tgt, 1);
+        else if (e != NULL && e->next != NULL)
+            PREFETCH_ALL((const struct att *)e->next, 1);
+        if (te != NULL && te->hash != hint->tgt && te->next != NULL)
+            PREFETCH_ALL((const struct tgt *)te->next, 1);
+        return;
+    }
+    /* an answer updates its target and the target's host */
+    if (!hint->syn && e != NULL && e->hash == hint->att) {
+        const struct tgt *t = ((const struct att *)e)->tgt;
+        PREFETCH_ALL(t, 1);
+        PREFETCH_ALL(t->host, 1);
+    }
 }
 
 /* What a packet is to the analysis: the one dispatch rule, shared by
@@ -1546,16 +1569,25 @@ bool sp_analysis_wants(const struct sp_packet *p)
 void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
                         bool selected)
 {
+    struct sp_analysis_hint k;
+
+    sp_analysis_keys(p, &k);
+    sp_analysis_packet_keyed(a, p, selected, &k);
+}
+
+void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,
+                              bool selected, const struct sp_analysis_hint *k)
+{
     a->packets++;
     if (p->ts_ns > a->now_ns)
         a->now_ns = p->ts_ns;
     expire(a);
     switch (pkt_role(p)) {
     case ROLE_SYN:
-        on_syn(a, p, selected);
+        on_syn(a, p, selected, k);
         break;
     case ROLE_TCP_REPLY:
-        on_tcp_reply(a, p);
+        on_tcp_reply(a, p, k);
         break;
     case ROLE_BARE_RST:
         a->unrelated++;
@@ -1567,10 +1599,10 @@ void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
         on_echo_reply(a, p);
         break;
     case ROLE_ICMP_UNREACH:
-        on_icmp_error(a, p, SP_ICMP_UNREACH);
+        on_icmp_error(a, p, SP_ICMP_UNREACH, k);
         break;
     case ROLE_ICMP_TIME_EXCEEDED:
-        on_icmp_error(a, p, SP_ICMP_TIME_EXCEEDED);
+        on_icmp_error(a, p, SP_ICMP_TIME_EXCEEDED, k);
         break;
     case ROLE_NONE:
         break;

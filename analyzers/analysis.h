@@ -81,19 +81,32 @@ void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
 bool sp_analysis_wants(const struct sp_packet *p);
 
 /*
- * A hint only, which changes no result: p will be fed soon, so start
- * fetching the table entries it will look up. A caller holding a batch of
- * packets calls it for each at steps 0, 1 and 2 (keys and buckets, chains,
- * what they point to), a few packets apart, before feeding them; step 0
- * fills *hint, which the later steps of the same packet read.
+ * The lookup keys of a packet: the hashes of the attempt and (for a SYN)
+ * the target it will look up. sp_analysis_keys is pure, so another thread
+ * may compute them (synprobe -r: the capture thread) for
+ * sp_analysis_packet_keyed and sp_analysis_prefetch.
  */
 struct sp_analysis_hint {
     uint64_t att, tgt; /* hashes of the keys */
-    bool ok, syn;
+    bool ok, syn;      /* ok: the packet looks an attempt up */
 };
 
-void sp_analysis_prefetch(struct sp_analysis *a, const struct sp_packet *p,
-                          int step, struct sp_analysis_hint *hint);
+void sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k);
+
+/* As sp_analysis_packet, with p's keys computed already. */
+void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,
+                              bool selected,
+                              const struct sp_analysis_hint *k);
+
+/*
+ * A hint only, which changes no result: p will be fed soon, so start
+ * fetching the table entries it will look up. A caller holding a batch of
+ * packets calls it for each at steps 0 to 3 (buckets, chains, what they
+ * point to, and what that points to), a few packets apart, before feeding
+ * them, with the packet's keys.
+ */
+void sp_analysis_prefetch(struct sp_analysis *a, int step,
+                          const struct sp_analysis_hint *hint);
 
 /* Advances the clock (live timers): finalises attempts whose wait passed. */
 void sp_analysis_tick(struct sp_analysis *a, int64_t now_ns);

@@ -27,9 +27,11 @@ struct sp_event;
  * Offline, which decoded frames to hand over: a frame `keep` refuses is left
  * out of the queue, and only its time travels on, as the next event's
  * tick_ns (the latest such time since the last event handed over). Most
- * frames of a large capture are of no interest to the engine.
+ * frames of a large capture are of no interest to the engine. `keep` may
+ * also fill in the event what the engine would otherwise compute itself
+ * (the analysis keys): it runs on the capture thread.
  */
-typedef bool (*sp_capture_keep_fn)(const struct sp_event *ev);
+typedef bool (*sp_capture_keep_fn)(struct sp_event *ev);
 
 /* Starts the thread. The source and queue must outlive it. `keep`: NULL
  * hands over every frame (always so live). Returns 0 or SP_ENOMEM /

@@ -112,6 +112,7 @@ int sp_source_next(struct sp_source *s, struct sp_event *ev, struct sp_err *err)
     ev->type = SP_EV_PACKET;
     ev->status = 0;
     ev->tick_ns = 0;
+    ev->keyed = false;
     ev->result = sp_decode(s->link, data, h->caplen, &ev->pkt);
     ev->pkt.ts_ns = ts_ns_of(&h->ts);
     ev->pkt.wirelen = h->len;

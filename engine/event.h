@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "analyzers/analysis.h"
 #include "capture/decode.h"
 
 enum sp_event_type {
@@ -24,6 +25,9 @@ struct sp_event {
     /* offline: the latest time among the frames the capture thread left
      * out just before this event (capture.h), 0 if none */
     int64_t tick_ns;
+    /* offline: the analysis keys, computed on the capture thread */
+    bool keyed;
+    struct sp_analysis_hint keys;
     struct sp_packet pkt;
 };
 

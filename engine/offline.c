@@ -61,8 +61,12 @@ bool sp_engine_handle_event(struct sp_analysis *a, const struct sp_event *ev,
     default:
         break;
     }
-    if (ev->result != SP_DECODE_INVALID && ev->result != SP_DECODE_OTHER)
-        sp_analysis_packet(a, &ev->pkt, ev->selected);
+    if (ev->result != SP_DECODE_INVALID && ev->result != SP_DECODE_OTHER) {
+        if (ev->keyed)
+            sp_analysis_packet_keyed(a, &ev->pkt, ev->selected, &ev->keys);
+        else
+            sp_analysis_packet(a, &ev->pkt, ev->selected);
+    }
     else
         sp_analysis_tick(a, ev->pkt.ts_ns);
     return true;
@@ -86,28 +90,26 @@ int sp_run_exit_status(const struct sp_summary *s, bool offline)
 
 /*
  * A capture larger than the cache: the table entries that the packets a few
- * places ahead will look up are fetched while this one is handled, in three
+ * places ahead will look up are fetched while this one is handled, in four
  * steps (analysis.h). PF_BATCH: events handled per look at the queue.
  */
-enum { PF_AHEAD = 12, PF_BATCH = 256 };
+enum { PF_AHEAD = 16, PF_BATCH = 256 };
 
 static void prefetch(struct sp_analysis *a, const struct sp_event *evs,
-                     size_t n, size_t i, int step,
-                     struct sp_analysis_hint *hints)
+                     size_t n, size_t i, int step)
 {
-    if (i < n && evs[i].type == SP_EV_PACKET &&
-        evs[i].result != SP_DECODE_INVALID && evs[i].result != SP_DECODE_OTHER)
-        sp_analysis_prefetch(a, &evs[i].pkt, step, &hints[i]);
-    else if (i < n)
-        hints[i].ok = false;
+    if (i < n && evs[i].keyed)
+        sp_analysis_prefetch(a, step, &evs[i].keys);
 }
 
-/* The frames worth a place in the queue (sp_capture_keep_fn): those whose
- * time alone matters travel as the next event's tick_ns. */
-static bool offline_keep(const struct sp_event *ev)
+bool sp_offline_keep(struct sp_event *ev)
 {
-    return ev->result != SP_DECODE_INVALID && ev->result != SP_DECODE_OTHER &&
-           sp_analysis_wants(&ev->pkt);
+    if (ev->result == SP_DECODE_INVALID || ev->result == SP_DECODE_OTHER ||
+        !sp_analysis_wants(&ev->pkt))
+        return false;
+    sp_analysis_keys(&ev->pkt, &ev->keys);
+    ev->keyed = true;
+    return true;
 }
 
 /* Wraps the user's sink to narrow the report to the -p ports. Attempts go
@@ -180,7 +182,6 @@ int sp_run_offline(const struct sp_config *cfg)
     char filter[8192] = "";
     size_t flen = 0;
     const struct sp_event *evs;
-    struct sp_analysis_hint hints[PF_BATCH];
     int64_t last_ts = 0;
     int rc, status = SP_EXIT_INPUT;
     bool running = true;
@@ -230,7 +231,7 @@ int sp_run_offline(const struct sp_config *cfg)
         fprintf(stderr, "synprobe: out of memory\n");
         goto done;
     }
-    if (sp_capture_start(&cap, src, q, false, offline_keep, &err) != 0) {
+    if (sp_capture_start(&cap, src, q, false, sp_offline_keep, &err) != 0) {
         fprintf(stderr, "synprobe: %s\n", err.msg);
         goto done;
     }
@@ -242,10 +243,11 @@ int sp_run_offline(const struct sp_config *cfg)
         for (size_t i = 0; i < n && running; i++) {
             if (i == 0)
                 for (size_t k = 0; k < PF_AHEAD && k < n; k++)
-                    prefetch(an, evs, n, k, 0, hints);
-            prefetch(an, evs, n, i + PF_AHEAD, 0, hints);
-            prefetch(an, evs, n, i + PF_AHEAD * 2 / 3, 1, hints);
-            prefetch(an, evs, n, i + PF_AHEAD / 3, 2, hints);
+                    prefetch(an, evs, n, k, 0);
+            prefetch(an, evs, n, i + PF_AHEAD, 0);
+            prefetch(an, evs, n, i + PF_AHEAD * 3 / 4, 1);
+            prefetch(an, evs, n, i + PF_AHEAD / 2, 2);
+            prefetch(an, evs, n, i + PF_AHEAD / 4, 3);
             if (evs[i].tick_ns > last_ts)
                 last_ts = evs[i].tick_ns;
             if (evs[i].type == SP_EV_PACKET && evs[i].pkt.ts_ns > last_ts)

@@ -43,6 +43,14 @@ int sp_run_live(const struct sp_config *cfg);
 bool sp_engine_handle_event(struct sp_analysis *a, const struct sp_event *ev,
                             struct sp_summary *counts);
 
+/*
+ * synprobe -r's choice of the frames the capture thread hands over
+ * (capture.h, sp_capture_keep_fn): those the analysis reads, with their
+ * keys computed there. Exposed for the fuzz harness, which must feed an
+ * analysis exactly as the run does.
+ */
+bool sp_offline_keep(struct sp_event *ev);
+
 /* Exit status for a finished run from its summary. */
 int sp_run_exit_status(const struct sp_summary *s, bool offline);
 

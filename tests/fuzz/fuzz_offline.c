@@ -301,8 +301,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sp_engine_handle_event(live.an, &ev, &live.counts);
             live_queries(&live, &ev, n);
             /* as the capture thread of synprobe -r hands them over */
-            if (ev.result == SP_DECODE_INVALID ||
-                ev.result == SP_DECODE_OTHER || !sp_analysis_wants(&ev.pkt)) {
+            if (!sp_offline_keep(&ev)) {
                 if (ev.pkt.ts_ns > tick)
                     tick = ev.pkt.ts_ns;
             } else {
