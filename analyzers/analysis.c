@@ -1470,49 +1470,69 @@ void sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k)
     k->att = att_hash(&in->src, in->sport, &in->dst, in->dport);
 }
 
-void sp_analysis_prefetch(struct sp_analysis *a, int step,
-                          const struct sp_analysis_hint *hint)
+/* The steps of sp_analysis_prefetch, each for another packet. Only the
+ * lines that will be read: a miss queue holds a few dozen lines. A chain is
+ * walked on the first line of each entry (node and key). */
+__attribute__((always_inline)) static inline void
+pf_buckets(const struct sp_analysis *a, const struct sp_analysis_hint *k)
 {
-    struct hnode *e, *te;
+    __builtin_prefetch(&a->atts.b[k->att & a->atts.mask]);
+    if (k->syn)
+        __builtin_prefetch(&a->tgts.b[k->tgt & a->tgts.mask]);
+}
 
-    if (step <= 0) {
-        /* the buckets */
-        if (!hint->ok)
-            return;
-        __builtin_prefetch(&a->atts.b[hint->att & a->atts.mask]);
-        if (hint->syn)
-            __builtin_prefetch(&a->tgts.b[hint->tgt & a->tgts.mask]);
-        return;
-    }
-    if (!hint->ok)
-        return;
-    e = ht_bucket(&a->atts, hint->att);
-    te = hint->syn ? ht_bucket(&a->tgts, hint->tgt) : NULL;
-    if (step == 1) {
-        /* the first entries of their chains */
-        if (e != NULL)
-            PREFETCH_ALL((const struct att *)e, 1);
-        if (te != NULL)
-            PREFETCH_ALL((const struct tgt *)te, 1);
-        return;
-    }
-    if (step == 2) {
-        /* what the matching attempt points to (its target's first line
-         * holds the key), or the next in either chain */
-        if (e != NULL && e->hash == hint->att)
-            __builtin_prefetch(((const struct att *)e)->tgt, 1);
-        else if (e != NULL && e->next != NULL)
-            PREFETCH_ALL((const struct att *)e->next, 1);
-        if (te != NULL && te->hash != hint->tgt && te->next != NULL)
-            PREFETCH_ALL((const struct tgt *)te->next, 1);
-        return;
-    }
-    /* an answer updates its target and the target's host */
-    if (!hint->syn && e != NULL && e->hash == hint->att) {
+/* the first entries of the chains */
+__attribute__((always_inline)) static inline void
+pf_chains(const struct sp_analysis *a, const struct sp_analysis_hint *k)
+{
+    const struct hnode *e = ht_bucket(&a->atts, k->att);
+
+    if (e != NULL)
+        PREFETCH_ALL((const struct att *)e, 1);
+    if (k->syn && (e = ht_bucket(&a->tgts, k->tgt)) != NULL)
+        __builtin_prefetch(e, 1);
+}
+
+/* what the matching attempt points to (its target's first line holds the
+ * key), or the next entry in either chain */
+__attribute__((always_inline)) static inline void
+pf_next(const struct sp_analysis *a, const struct sp_analysis_hint *k)
+{
+    const struct hnode *e = ht_bucket(&a->atts, k->att);
+
+    if (e != NULL && e->hash == k->att)
+        __builtin_prefetch(((const struct att *)e)->tgt, 1);
+    else if (e != NULL && e->next != NULL)
+        __builtin_prefetch(e->next, 1);
+    if (k->syn && (e = ht_bucket(&a->tgts, k->tgt)) != NULL &&
+        e->hash != k->tgt && e->next != NULL)
+        __builtin_prefetch(e->next, 1);
+}
+
+/* an answer updates its target and the target's host */
+__attribute__((always_inline)) static inline void
+pf_answer(const struct sp_analysis *a, const struct sp_analysis_hint *k)
+{
+    const struct hnode *e = ht_bucket(&a->atts, k->att);
+
+    if (!k->syn && e != NULL && e->hash == k->att) {
         const struct tgt *t = ((const struct att *)e)->tgt;
         PREFETCH_ALL(t, 1);
         PREFETCH_ALL(t->host, 1);
     }
+}
+
+void sp_analysis_prefetch(struct sp_analysis *a,
+                          const struct sp_analysis_hint *const k[4])
+{
+    if (k[0] != NULL && k[0]->ok)
+        pf_buckets(a, k[0]);
+    if (k[1] != NULL && k[1]->ok)
+        pf_chains(a, k[1]);
+    if (k[2] != NULL && k[2]->ok)
+        pf_next(a, k[2]);
+    if (k[3] != NULL && k[3]->ok)
+        pf_answer(a, k[3]);
 }
 
 /* What a packet is to the analysis: the one dispatch rule, shared by

@@ -99,14 +99,14 @@ void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,
                               const struct sp_analysis_hint *k);
 
 /*
- * A hint only, which changes no result: p will be fed soon, so start
- * fetching the table entries it will look up. A caller holding a batch of
- * packets calls it for each at steps 0 to 3 (buckets, chains, what they
- * point to, and what that points to), a few packets apart, before feeding
- * them, with the packet's keys.
+ * A hint only, which changes no result: packets will be fed soon, so start
+ * fetching the table entries they will look up. Each packet goes through
+ * four steps (buckets, chains, what they point to, and what that points
+ * to), a few packets apart, before it is fed: k[s] are the keys of the
+ * packet at step s (NULL for none). One call per packet fed.
  */
-void sp_analysis_prefetch(struct sp_analysis *a, int step,
-                          const struct sp_analysis_hint *hint);
+void sp_analysis_prefetch(struct sp_analysis *a,
+                          const struct sp_analysis_hint *const k[4]);
 
 /* Advances the clock (live timers): finalises attempts whose wait passed. */
 void sp_analysis_tick(struct sp_analysis *a, int64_t now_ns);

@@ -95,11 +95,11 @@ int sp_run_exit_status(const struct sp_summary *s, bool offline)
  */
 enum { PF_AHEAD = 16, PF_BATCH = 256 };
 
-static void prefetch(struct sp_analysis *a, const struct sp_event *evs,
-                     size_t n, size_t i, int step)
+/* The keys of event i, if it has any and is in the batch. */
+static const struct sp_analysis_hint *keys_at(const struct sp_event *evs,
+                                              size_t n, size_t i)
 {
-    if (i < n && evs[i].keyed)
-        sp_analysis_prefetch(a, step, &evs[i].keys);
+    return i < n && evs[i].keyed ? &evs[i].keys : NULL;
 }
 
 bool sp_offline_keep(struct sp_event *ev)
@@ -241,13 +241,19 @@ int sp_run_offline(const struct sp_config *cfg)
         if (sp_signal_seen != 0 && cap != NULL)
             sp_capture_stop(cap);
         for (size_t i = 0; i < n && running; i++) {
+            const struct sp_analysis_hint *k[4] = {
+                keys_at(evs, n, i + PF_AHEAD),
+                keys_at(evs, n, i + PF_AHEAD * 3 / 4),
+                keys_at(evs, n, i + PF_AHEAD / 2),
+                keys_at(evs, n, i + PF_AHEAD / 4),
+            };
             if (i == 0)
-                for (size_t k = 0; k < PF_AHEAD && k < n; k++)
-                    prefetch(an, evs, n, k, 0);
-            prefetch(an, evs, n, i + PF_AHEAD, 0);
-            prefetch(an, evs, n, i + PF_AHEAD * 3 / 4, 1);
-            prefetch(an, evs, n, i + PF_AHEAD / 2, 2);
-            prefetch(an, evs, n, i + PF_AHEAD / 4, 3);
+                for (size_t j = 0; j < PF_AHEAD && j < n; j++) {
+                    const struct sp_analysis_hint *k0[4] = {
+                        keys_at(evs, n, j), NULL, NULL, NULL};
+                    sp_analysis_prefetch(an, k0);
+                }
+            sp_analysis_prefetch(an, k);
             if (evs[i].tick_ns > last_ts)
                 last_ts = evs[i].tick_ns;
             if (evs[i].type == SP_EV_PACKET && evs[i].pkt.ts_ns > last_ts)
