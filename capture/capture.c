@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture/source.h"
 #include "engine/event.h"
@@ -89,6 +90,7 @@ static void *capture_main(void *arg)
     }
     if (!c->live)
         file_main(c);
+    memset(&ev, 0, sizeof(ev));
     ev.type = SP_EV_END;
     ev.status = c->status;
     ev.tick_ns = c->tick_ns;
