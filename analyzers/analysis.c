@@ -228,7 +228,7 @@ struct att {
     struct sp_addr client;
     uint16_t cport;
     uint16_t tport; /* tgt->port, kept here for lookups */
-    bool queued;    /* has its entry in the expiry queues */
+    uint8_t nq;     /* its entries in the expiry queues (0 to 2) */
     uint32_t isn;
     int64_t first_ns, last_syn_ns, deadline_ns;
     uint16_t syn_count;
@@ -613,9 +613,14 @@ static struct att *att_find(struct sp_analysis *a, uint64_t h,
  * retransmitting attempt is kept longer; a capture's clock may step back)
  * go to a binary min-heap, which stays small. Deadlines only move forward,
  * and lazily: a later deadline is written into the attempt only, and when
- * its entry, keyed by the earlier one, comes due it is queued again. Each
- * queued attempt has exactly one entry; entries hold their key, so finding
- * what is due never reads the attempts themselves.
+ * its entry, keyed by the earlier one, comes due it is queued again. An
+ * answer is the exception: its deadline ("answer + wait + grace") is in
+ * order, so it gets a second entry at the ring's end at once (re-queued at
+ * the first entry's time it went to the heap, and every answered attempt
+ * passed through it). An attempt counts its entries; the last to come due
+ * decides (it has the largest key), the others are dropped, so no entry
+ * outlives its attempt. Entries hold their key, so finding what is due
+ * never reads the attempts themselves.
  */
 static void heap_up(struct sp_analysis *a, size_t i)
 {
@@ -685,29 +690,44 @@ static bool fifo_push(struct sp_analysis *a, struct heap_ent e)
     return true;
 }
 
-/* Queues x's one entry, keyed by its deadline. */
+/* Queues an entry for x, keyed by its deadline. */
 static void att_queue(struct sp_analysis *a, struct att *x)
 {
     struct heap_ent e = {.key = x->deadline_ns, .x = x};
 
     /* a key beyond "now + wait + grace" in the ring would send every later
      * ordinary deadline to the heap */
-    x->queued = (e.key <= a->now_ns + a->cfg.wait_ns + a->cfg.grace_ns &&
-                 fifo_push(a, e)) ||
-                heap_push(a, e);
+    if ((e.key <= a->now_ns + a->cfg.wait_ns + a->cfg.grace_ns &&
+         fifo_push(a, e)) ||
+        heap_push(a, e))
+        x->nq++;
     /* if neither could grow, x stays out: it is never finalised, and is
      * freed with the analysis */
 }
 
 static void att_schedule(struct sp_analysis *a, struct att *x, int64_t when)
 {
-    if (x->queued) {
+    if (x->nq > 0) {
         if (when > x->deadline_ns)
             x->deadline_ns = when;
         return;
     }
     x->deadline_ns = when;
     att_queue(a, x);
+}
+
+/* An answered attempt's deadline: a second entry at the ring's end if it
+ * goes there in order, else the lazy way. */
+static void att_schedule_answer(struct sp_analysis *a, struct att *x,
+                                int64_t when)
+{
+    if (x->nq == 1 && when > x->deadline_ns &&
+        fifo_push(a, (struct heap_ent){.key = when, .x = x})) {
+        x->deadline_ns = when;
+        x->nq++;
+        return;
+    }
+    att_schedule(a, x, when);
 }
 
 /*
@@ -734,7 +754,7 @@ static bool pop_due(struct sp_analysis *a, int64_t until, struct heap_ent *out)
         a->fhead = (a->fhead + 1) & (a->capfifo - 1);
         a->nfifo--;
     }
-    out->x->queued = false;
+    out->x->nq--;
     return true;
 }
 
@@ -1032,6 +1052,8 @@ static void finalise_due(struct sp_analysis *a, int64_t until,
 
     while (pop_due(a, until, &e)) {
         prefetch_due(a);
+        if (e.x->nq > 0)
+            continue; /* a later entry decides */
         if (e.x->deadline_ns > e.key)
             att_queue(a, e.x);
         else
@@ -1167,7 +1189,8 @@ static void answer(struct sp_analysis *a, struct att *x,
             }
         }
         /* keep it a wait longer: a host's answer may follow a forged one */
-        att_schedule(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
+        att_schedule_answer(a, x,
+                            p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
     } else if (kind == ANS_SYNACK && x->ans == ANS_RST && !x->later_synack) {
         x->later_synack = true;
         x->later_synack_ttl = p->ttl;
