@@ -198,6 +198,7 @@ struct tgt {
      * target, or of an attempt through its target) reads nothing else */
     struct sp_addr addr; /* host->addr */
     uint16_t port;
+    bool answered; /* here too: an answer writes the first line only */
     struct tgt *order_next;
     struct host *host;
     const char *name;
@@ -207,7 +208,6 @@ struct tgt {
     int64_t best_ns;       /* first_seen of the attempt behind best */
     bool have_trace;
     bool host_answer_after_forged;
-    bool answered;
     unsigned trace_silent; /* silent trace probes that waited out */
     struct path path;      /* SYN trace */
     /* the first ICMP error that answered one of its SYNs, when it came
@@ -1539,9 +1539,10 @@ pf_answer(const struct sp_analysis *a, const struct sp_analysis_hint *k)
     const struct hnode *e = ht_bucket(&a->atts, k->att);
 
     if (!k->syn && e != NULL && e->hash == k->att) {
-        const struct tgt *t = ((const struct att *)e)->tgt;
-        PREFETCH_ALL(t, 1);
-        PREFETCH_ALL(t->host, 1);
+        /* its first line (host, answered), and the host's distances */
+        const struct host *h = ((const struct att *)e)->tgt->host;
+        __builtin_prefetch(h, 1);
+        __builtin_prefetch((const char *)h + LINE, 1);
     }
 }
 
