@@ -202,9 +202,14 @@ int sp_run_offline(const struct sp_config *cfg)
         fprintf(stderr, "synprobe: %s\n", err.msg);
         return rc == SP_EINVAL ? SP_EXIT_USAGE : SP_EXIT_INPUT;
     }
-    /* a large --json run writes tens of megabytes: in big blocks, with
-     * static storage so nothing needs freeing (stdout is not yet used) */
-    if (!oo.flush_each) {
+    /* a large run writes tens of megabytes: in big blocks. JSON lines are
+     * gathered by the output itself, in blocks larger than stdio would
+     * copy, so stdio passes them straight on; the text table is written
+     * through a large stdio buffer, with static storage so nothing needs
+     * freeing (stdout is not yet used) */
+    if (!oo.flush_each && cfg->json) {
+        setvbuf(stdout, NULL, _IONBF, 0);
+    } else if (!oo.flush_each) {
         static char obuf[1 << 20];
         setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     }
