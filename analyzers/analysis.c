@@ -1520,47 +1520,13 @@ pf_chains(const struct sp_analysis *a, const struct sp_analysis_hint *k)
         __builtin_prefetch(e, 1);
 }
 
-/* what the matching attempt points to (its target's first line holds the
- * key), or the next entry in either chain */
-__attribute__((always_inline)) static inline void
-pf_next(const struct sp_analysis *a, const struct sp_analysis_hint *k)
-{
-    const struct hnode *e = ht_bucket(&a->atts, k->att);
-
-    if (e != NULL && e->hash == k->att)
-        __builtin_prefetch(((const struct att *)e)->tgt, 1);
-    else if (e != NULL && e->next != NULL)
-        __builtin_prefetch(e->next, 1);
-    if (k->syn && (e = ht_bucket(&a->tgts, k->tgt)) != NULL &&
-        e->hash != k->tgt && e->next != NULL)
-        __builtin_prefetch(e->next, 1);
-}
-
-/* an answer updates its target and the target's host */
-__attribute__((always_inline)) static inline void
-pf_answer(const struct sp_analysis *a, const struct sp_analysis_hint *k)
-{
-    const struct hnode *e = ht_bucket(&a->atts, k->att);
-
-    if (!k->syn && e != NULL && e->hash == k->att) {
-        /* its first line (host, answered), and the host's distances */
-        const struct host *h = ((const struct att *)e)->tgt->host;
-        __builtin_prefetch(h, 1);
-        __builtin_prefetch((const char *)h + LINE, 1);
-    }
-}
-
 void sp_analysis_prefetch(struct sp_analysis *a,
-                          const struct sp_analysis_hint *const k[4])
+                          const struct sp_analysis_hint *const k[2])
 {
     if (k[0] != NULL && k[0]->ok)
         pf_buckets(a, k[0]);
     if (k[1] != NULL && k[1]->ok)
         pf_chains(a, k[1]);
-    if (k[2] != NULL && k[2]->ok)
-        pf_next(a, k[2]);
-    if (k[3] != NULL && k[3]->ok)
-        pf_answer(a, k[3]);
 }
 
 /* What a packet is to the analysis: the one dispatch rule, shared by

@@ -101,12 +101,12 @@ void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,
 /*
  * A hint only, which changes no result: packets will be fed soon, so start
  * fetching the table entries they will look up. Each packet goes through
- * four steps (buckets, chains, what they point to, and what that points
- * to), a few packets apart, before it is fed: k[s] are the keys of the
- * packet at step s (NULL for none). One call per packet fed.
+ * two steps (its buckets, then the first entries of its chains), a few
+ * packets apart, before it is fed: k[s] are the keys of the packet at step
+ * s (NULL for none). One call per packet fed.
  */
 void sp_analysis_prefetch(struct sp_analysis *a,
-                          const struct sp_analysis_hint *const k[4]);
+                          const struct sp_analysis_hint *const k[2]);
 
 /* Advances the clock (live timers): finalises attempts whose wait passed. */
 void sp_analysis_tick(struct sp_analysis *a, int64_t now_ns);

@@ -90,8 +90,9 @@ int sp_run_exit_status(const struct sp_summary *s, bool offline)
 
 /*
  * A capture larger than the cache: the table entries that the packets a few
- * places ahead will look up are fetched while this one is handled, in four
- * steps (analysis.h). PF_BATCH: events handled per look at the queue.
+ * places ahead will look up are fetched while this one is handled, in two
+ * steps (analysis.h): further steps (what the entries point to) cost more
+ * than they saved, measured. PF_BATCH: events handled per look at the queue.
  */
 enum { PF_AHEAD = 16, PF_BATCH = 256 };
 
@@ -246,16 +247,14 @@ int sp_run_offline(const struct sp_config *cfg)
         if (sp_signal_seen != 0 && cap != NULL)
             sp_capture_stop(cap);
         for (size_t i = 0; i < n && running; i++) {
-            const struct sp_analysis_hint *k[4] = {
+            const struct sp_analysis_hint *k[2] = {
                 keys_at(evs, n, i + PF_AHEAD),
-                keys_at(evs, n, i + PF_AHEAD * 3 / 4),
                 keys_at(evs, n, i + PF_AHEAD / 2),
-                keys_at(evs, n, i + PF_AHEAD / 4),
             };
             if (i == 0)
                 for (size_t j = 0; j < PF_AHEAD && j < n; j++) {
-                    const struct sp_analysis_hint *k0[4] = {
-                        keys_at(evs, n, j), NULL, NULL, NULL};
+                    const struct sp_analysis_hint *k0[2] = {
+                        keys_at(evs, n, j), NULL};
                     sp_analysis_prefetch(an, k0);
                 }
             sp_analysis_prefetch(an, k);
