@@ -1464,71 +1464,6 @@ struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
 /* The hashes of what a packet will look up (the dispatch of
  * sp_analysis_packet: a SYN its attempt and target, a SYN-ACK or RST-ACK
  * the attempt it answers, an ICMP error the attempt whose SYN it quotes). */
-void sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k)
-{
-    unsigned f = p->tcp_flags & (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST);
-    const struct sp_inner *in = &p->inner;
-
-    k->ok = k->syn = false;
-    k->att = k->tgt = 0;
-    if (!(p->have & SP_HAVE_IP) || p->frag_later)
-        return;
-    if (p->proto == SP_PROTO_TCP) {
-        if (!(p->have & SP_HAVE_TCP))
-            return;
-        if (f == SP_TCP_SYN) {
-            k->ok = k->syn = true;
-            k->att = att_hash(&p->src, p->sport, &p->dst, p->dport);
-            k->tgt = tgt_hash(&p->dst, p->dport);
-            return;
-        }
-        if (f != (SP_TCP_SYN | SP_TCP_ACK) && f != (SP_TCP_RST | SP_TCP_ACK) &&
-            f != (SP_TCP_SYN | SP_TCP_ACK | SP_TCP_RST))
-            return;
-        k->ok = true;
-        k->att = att_hash(&p->dst, p->dport, &p->src, p->sport);
-        return;
-    }
-    if ((p->proto != SP_PROTO_ICMP && p->proto != SP_PROTO_ICMP6) ||
-        !(p->have & SP_HAVE_ICMP) || !(p->have & SP_HAVE_INNER_L4) ||
-        in->proto != SP_PROTO_TCP)
-        return;
-    k->ok = true;
-    k->att = att_hash(&in->src, in->sport, &in->dst, in->dport);
-}
-
-/* The steps of sp_analysis_prefetch, each for another packet. Only the
- * lines that will be read: a miss queue holds a few dozen lines. A chain is
- * walked on the first line of each entry (node and key). */
-__attribute__((always_inline)) static inline void
-pf_buckets(const struct sp_analysis *a, const struct sp_analysis_hint *k)
-{
-    __builtin_prefetch(&a->atts.b[k->att & a->atts.mask]);
-    if (k->syn)
-        __builtin_prefetch(&a->tgts.b[k->tgt & a->tgts.mask]);
-}
-
-/* the first entries of the chains */
-__attribute__((always_inline)) static inline void
-pf_chains(const struct sp_analysis *a, const struct sp_analysis_hint *k)
-{
-    const struct hnode *e = ht_bucket(&a->atts, k->att);
-
-    if (e != NULL)
-        PREFETCH_ALL((const struct att *)e, 1);
-    if (k->syn && (e = ht_bucket(&a->tgts, k->tgt)) != NULL)
-        __builtin_prefetch(e, 1);
-}
-
-void sp_analysis_prefetch(struct sp_analysis *a,
-                          const struct sp_analysis_hint *const k[2])
-{
-    if (k[0] != NULL && k[0]->ok)
-        pf_buckets(a, k[0]);
-    if (k[1] != NULL && k[1]->ok)
-        pf_chains(a, k[1]);
-}
-
 /* What a packet is to the analysis: the one dispatch rule, shared by
  * sp_analysis_packet and sp_analysis_wants. */
 enum pkt_role {
@@ -1575,6 +1510,70 @@ static enum pkt_role pkt_role(const struct sp_packet *p)
     }
 }
 
+bool sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k)
+{
+    enum pkt_role r = pkt_role(p);
+    const struct sp_inner *in = &p->inner;
+
+    k->role = (uint8_t)r;
+    k->ok = k->syn = false;
+    k->att = k->tgt = 0;
+    switch (r) {
+    case ROLE_SYN:
+        k->ok = k->syn = true;
+        k->att = att_hash(&p->src, p->sport, &p->dst, p->dport);
+        k->tgt = tgt_hash(&p->dst, p->dport);
+        break;
+    case ROLE_TCP_REPLY:
+        k->ok = true;
+        k->att = att_hash(&p->dst, p->dport, &p->src, p->sport);
+        break;
+    case ROLE_ICMP_UNREACH:
+    case ROLE_ICMP_TIME_EXCEEDED:
+        /* an error quoting a SYN (on_icmp_error) */
+        if (!(p->have & SP_HAVE_INNER_L4) || in->proto != SP_PROTO_TCP)
+            break;
+        k->ok = true;
+        k->att = att_hash(&in->src, in->sport, &in->dst, in->dport);
+        break;
+    default:
+        break;
+    }
+    return r != ROLE_NONE;
+}
+
+/* The steps of sp_analysis_prefetch, each for another packet. Only the
+ * lines that will be read: a miss queue holds a few dozen lines. A chain is
+ * walked on the first line of each entry (node and key). */
+__attribute__((always_inline)) static inline void
+pf_buckets(const struct sp_analysis *a, const struct sp_analysis_hint *k)
+{
+    __builtin_prefetch(&a->atts.b[k->att & a->atts.mask]);
+    if (k->syn)
+        __builtin_prefetch(&a->tgts.b[k->tgt & a->tgts.mask]);
+}
+
+/* the first entries of the chains */
+__attribute__((always_inline)) static inline void
+pf_chains(const struct sp_analysis *a, const struct sp_analysis_hint *k)
+{
+    const struct hnode *e = ht_bucket(&a->atts, k->att);
+
+    if (e != NULL)
+        PREFETCH_ALL((const struct att *)e, 1);
+    if (k->syn && (e = ht_bucket(&a->tgts, k->tgt)) != NULL)
+        __builtin_prefetch(e, 1);
+}
+
+void sp_analysis_prefetch(struct sp_analysis *a,
+                          const struct sp_analysis_hint *const k[2])
+{
+    if (k[0] != NULL && k[0]->ok)
+        pf_buckets(a, k[0]);
+    if (k[1] != NULL && k[1]->ok)
+        pf_chains(a, k[1]);
+}
+
 bool sp_analysis_wants(const struct sp_packet *p)
 {
     return pkt_role(p) != ROLE_NONE;
@@ -1596,7 +1595,7 @@ void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,
     if (p->ts_ns > a->now_ns)
         a->now_ns = p->ts_ns;
     expire(a);
-    switch (pkt_role(p)) {
+    switch ((enum pkt_role)k->role) {
     case ROLE_SYN:
         on_syn(a, p, selected, k);
         break;

@@ -84,14 +84,17 @@ bool sp_analysis_wants(const struct sp_packet *p);
  * The lookup keys of a packet: the hashes of the attempt and (for a SYN)
  * the target it will look up. sp_analysis_keys is pure, so another thread
  * may compute them (synprobe -r: the capture thread) for
- * sp_analysis_packet_keyed and sp_analysis_prefetch.
+ * sp_analysis_packet_keyed and sp_analysis_prefetch, along with the
+ * packet's part in the dispatch.
  */
 struct sp_analysis_hint {
     uint64_t att, tgt; /* hashes of the keys */
     bool ok, syn;      /* ok: the packet looks an attempt up */
+    uint8_t role;      /* what the packet is to the analysis (private) */
 };
 
-void sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k);
+/* Fills *k; returns sp_analysis_wants(p). */
+bool sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k);
 
 /* As sp_analysis_packet, with p's keys computed already. */
 void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,

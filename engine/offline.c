@@ -106,9 +106,8 @@ static const struct sp_analysis_hint *keys_at(const struct sp_event *evs,
 bool sp_offline_keep(struct sp_event *ev)
 {
     if (ev->result == SP_DECODE_INVALID || ev->result == SP_DECODE_OTHER ||
-        !sp_analysis_wants(&ev->pkt))
+        !sp_analysis_keys(&ev->pkt, &ev->keys))
         return false;
-    sp_analysis_keys(&ev->pkt, &ev->keys);
     ev->keyed = true;
     return true;
 }
