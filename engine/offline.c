@@ -6,8 +6,10 @@
  * feeds the analysis, whose clock is the packet timestamps. The end of the
  * capture is its last packet.
  */
+#define _GNU_SOURCE /* sched_getcpu, cpu_set_t */
 #include "engine/run.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -148,6 +150,44 @@ static void narrow_target(void *st, const struct sp_target_rec *t)
     n->inner.target(n->inner.state, t);
 }
 
+/*
+ * The engine thread bounds the run. Left to the scheduler on two CPUs, the
+ * capture and writer threads often ran on the engine's CPU while the
+ * other one sat idle. So they are made while this thread is kept off the
+ * CPU it runs on (and inherit that), and this thread is let loose again
+ * after: the engine may still move, the others never come to its CPU.
+ * Measured on the benchmark file (two CPUs, interleaved runs): wall median
+ * 0.61 s without, 0.59 s with; with the engine also pinned, 0.57 s, which
+ * was not kept, as a busy CPU could then hold it.
+ */
+struct cpu_split {
+    bool on;
+    cpu_set_t all;
+};
+
+/* Before the threads are made: this thread leaves the CPU it is on. */
+static void split_begin(struct cpu_split *cs)
+{
+    cpu_set_t rest;
+    int me = sched_getcpu();
+
+    cs->on = false;
+    if (me < 0 || sched_getaffinity(0, sizeof(cs->all), &cs->all) != 0 ||
+        CPU_COUNT(&cs->all) < 2 || !CPU_ISSET(me, &cs->all))
+        return;
+    rest = cs->all;
+    CPU_CLR(me, &rest);
+    cs->on = sched_setaffinity(0, sizeof(rest), &rest) == 0;
+}
+
+/* After: this thread may run anywhere again. */
+static void split_end(struct cpu_split *cs)
+{
+    if (cs->on)
+        (void)sched_setaffinity(0, sizeof(cs->all), &cs->all);
+    cs->on = false;
+}
+
 static bool output_failed(void *out)
 {
     return sp_output_failed(out);
@@ -179,6 +219,7 @@ int sp_run_offline(const struct sp_config *cfg)
     struct sp_sink user_sink, sink;
     struct sp_summary sum, counts;
     struct narrow nw = {.wr = NULL};
+    struct cpu_split split = {.on = false};
     char filter[8192] = "";
     size_t flen = 0;
     const struct sp_event *evs;
@@ -223,10 +264,6 @@ int sp_run_offline(const struct sp_config *cfg)
     nw.cfg = cfg;
     nw.inner = user_sink;
     nw.sum = &sum;
-    /* without attempts to write (the table of targets alone) the thread
-     * would only wait */
-    nw.wr = acfg.emit_attempts ? sp_writer_start(&user_sink, output_failed)
-                               : NULL;
     sink.state = &nw;
     sink.attempt = narrow_attempt;
     sink.target = narrow_target;
@@ -236,7 +273,14 @@ int sp_run_offline(const struct sp_config *cfg)
         fprintf(stderr, "synprobe: out of memory\n");
         goto done;
     }
-    if (sp_capture_start(&cap, src, q, false, sp_offline_keep, &err) != 0) {
+    split_begin(&split);
+    /* without attempts to write (the table of targets alone) the thread
+     * would only wait */
+    nw.wr = acfg.emit_attempts ? sp_writer_start(&user_sink, output_failed)
+                               : NULL;
+    rc = sp_capture_start(&cap, src, q, false, sp_offline_keep, &err);
+    split_end(&split);
+    if (rc != 0) {
         fprintf(stderr, "synprobe: %s\n", err.msg);
         goto done;
     }
