@@ -578,26 +578,90 @@ static void fmt_ms(int64_t ns, char *buf, size_t len)
         snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
 }
 
-static void fmt_int(int v, char *buf, size_t len)
+/*
+ * A line of the table, built by hand: a run prints one per target (and per
+ * attempt with -v), and four snprintf and an fprintf per row were most of
+ * the time synprobe -r spent after the capture's end. Each call below does
+ * what the printf conversion in its comment does.
+ */
+struct tline {
+    char b[512];
+    size_t n;
+};
+
+/* %-Ns, or %Ns when right */
+static void tl_str(struct tline *l, const char *s, size_t len, size_t width,
+                   bool right)
 {
-    if (v < 0)
-        snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, "%d", v);
+    size_t pad = len < width ? width - len : 0;
+
+    if (len > sizeof(l->b) - l->n - pad - 1)
+        len = sizeof(l->b) - l->n - pad - 1; /* never: fields are short */
+    if (right) {
+        memset(l->b + l->n, ' ', pad);
+        l->n += pad;
+    }
+    memcpy(l->b + l->n, s, len);
+    l->n += len;
+    if (!right) {
+        memset(l->b + l->n, ' ', pad);
+        l->n += pad;
+    }
 }
 
-static void text_result_cols(FILE *f, const struct sp_result *r)
+static void tl_cstr(struct tline *l, const char *s, size_t width, bool right)
 {
-    char tb[SP_ADDR_STRLEN], rb[SP_ADDR_STRLEN], hop[12], ttl[12], rtt[24];
+    tl_str(l, s, strlen(s), width, right);
+}
 
-    sp_addr_str(&r->target, tb, sizeof(tb));
-    sp_addr_str(&r->responder, rb, sizeof(rb));
-    fmt_int(r->hop, hop, sizeof(hop));
-    fmt_int(r->reply_ttl, ttl, sizeof(ttl));
+/* %Nu for v >= 0, else "-" as %Ns */
+static void tl_int(struct tline *l, long long v, size_t width)
+{
+    char d[24];
+
+    if (v < 0)
+        tl_str(l, "-", 1, width, true);
+    else
+        tl_str(l, d, fmt_u(d, (unsigned long long)v), width, true);
+}
+
+/* sp_addr_str's text ("-" for none) as %-Ns */
+static void tl_addr(struct tline *l, const struct jb *j,
+                    const struct sp_addr *a, size_t width)
+{
+    char t[SP_ADDR_STRLEN + 16];
+    size_t len = a->family == 4   ? fmt_ip4(j->dec, t, a->b)
+                 : a->family == 6 ? fmt_ip6(j->dec, t, a->b)
+                                  : 0;
+
+    if (len == 0)
+        tl_str(l, "-", 1, width, false);
+    else
+        tl_str(l, t, len, width, false);
+}
+
+/* The columns "%-22s %5u  %-11s %-22s %3s  %-22s %3s  %s" of a result. */
+static void text_result_cols(struct tline *l, const struct jb *j,
+                             const struct sp_result *r)
+{
+    char rtt[24];
+
+    tl_addr(l, j, &r->target, 22);
+    l->b[l->n++] = ' ';
+    tl_int(l, r->port, 5);
+    tl_str(l, "  ", 2, 0, false);
+    tl_cstr(l, sp_verdict_name(r->verdict), 11, false);
+    l->b[l->n++] = ' ';
+    tl_cstr(l, sp_reason_name(r->reason), 22, false);
+    l->b[l->n++] = ' ';
+    tl_int(l, r->hop, 3);
+    tl_str(l, "  ", 2, 0, false);
+    tl_addr(l, j, &r->responder, 22);
+    l->b[l->n++] = ' ';
+    tl_int(l, r->reply_ttl, 3);
+    tl_str(l, "  ", 2, 0, false);
     fmt_ms(r->rtt_ns, rtt, sizeof(rtt));
-    fprintf(f, "%-22s %5u  %-11s %-22s %3s  %-22s %3s  %s", tb, r->port,
-            sp_verdict_name(r->verdict), sp_reason_name(r->reason), hop, rb,
-            ttl, rtt);
+    tl_cstr(l, rtt, 0, false);
 }
 
 static void text_attempt(void *st, const struct sp_attempt_rec *a)
@@ -616,27 +680,27 @@ static void text_attempt(void *st, const struct sp_attempt_rec *a)
                 "TTL", "RTT", "CLIENT", "SYNS");
         o->att_header_done = true;
     }
-    text_result_cols(f, &a->r);
+    {
+        struct tline l = {.n = 0};
+        text_result_cols(&l, &o->jb, &a->r);
+        fwrite_unlocked(l.b, 1, l.n, f);
+    }
     fprintf(f, "  %s:%u  %u\n", sp_addr_str(&a->client, cb, sizeof(cb)),
             a->client_port, a->syn_count);
     finish_line(o);
 }
 
-static void text_hops(FILE *f, const struct sp_target_rec *t)
+static void text_hops(FILE *f, const struct jb *j, const struct sp_target_rec *t)
 {
     fprintf(f, " hop  %-24s %-10s %-24s %-24s %s\n", "address", "rtt",
             "tcp SYN", "icmp echo", "note");
     for (size_t i = 0; i < t->nhops; i++) {
         const struct sp_hop *h = &t->hops[i];
-        char ab[SP_ADDR_STRLEN], rtt[24];
+        struct tline l = {.n = 0};
+        char rtt[24];
         const char *s = hop_answer_name(h->syn, h->syn_reason);
         const char *e = hop_answer_name(h->echo, h->echo_reason);
         const char *n = note_name(h->note);
-        if (h->addr.family != 0)
-            sp_addr_str(&h->addr, ab, sizeof(ab));
-        else
-            snprintf(ab, sizeof(ab), "*");
-        fmt_ms(h->rtt_ns, rtt, sizeof(rtt));
         const char *u = hop_answer_name(h->udp, h->udp_reason);
         char other[64];
         if (e == NULL && u != NULL) {
@@ -644,8 +708,24 @@ static void text_hops(FILE *f, const struct sp_target_rec *t)
             snprintf(other, sizeof(other), "udp: %s", u);
             e = other;
         }
-        fprintf(f, "%4u  %-24s %-10s %-24s %-24s %s\n", h->ttl, ab, rtt,
-                s ? s : "-", e ? e : "-", n ? n : "");
+        /* "%4u  %-24s %-10s %-24s %-24s %s\n" */
+        tl_int(&l, h->ttl, 4);
+        tl_str(&l, "  ", 2, 0, false);
+        if (h->addr.family != 0)
+            tl_addr(&l, j, &h->addr, 24);
+        else
+            tl_str(&l, "*", 1, 24, false);
+        l.b[l.n++] = ' ';
+        fmt_ms(h->rtt_ns, rtt, sizeof(rtt));
+        tl_cstr(&l, rtt, 10, false);
+        l.b[l.n++] = ' ';
+        tl_cstr(&l, s ? s : "-", 24, false);
+        l.b[l.n++] = ' ';
+        tl_cstr(&l, e ? e : "-", 24, false);
+        l.b[l.n++] = ' ';
+        tl_cstr(&l, n ? n : "", 0, false);
+        l.b[l.n++] = '\n';
+        fwrite_unlocked(l.b, 1, l.n, f);
     }
 }
 
@@ -826,7 +906,7 @@ static void text_target(void *st, const struct sp_target_rec *t)
         char tb[SP_ADDR_STRLEN];
         fprintf(f, "\n%s tcp/%u path:\n",
                 sp_addr_str(&t->r.target, tb, sizeof(tb)), t->r.port);
-        text_hops(f, t);
+        text_hops(f, &o->jb, t);
         o->header_done = false;
     }
     if (!o->header_done) {
@@ -836,7 +916,11 @@ static void text_target(void *st, const struct sp_target_rec *t)
                 "PORT", "VERDICT", "REASON", "HOP", "RESPONDER", "TTL", "RTT");
         o->header_done = true;
     }
-    text_result_cols(f, &t->r);
+    {
+        struct tline l = {.n = 0};
+        text_result_cols(&l, &o->jb, &t->r);
+        fwrite_unlocked(l.b, 1, l.n, f);
+    }
     if (t->r.name != NULL) {
         char nb[256];
         fprintf(f, "  (%s)", safe_text(t->r.name, nb, sizeof(nb)));
