@@ -157,12 +157,12 @@ static bool addr_eq(const struct sp_addr *a, const struct sp_addr *b)
 
 struct path {
     struct sp_hop *h; /* indexed by TTL, [0] unused */
-    int n;            /* entries allocated */
-    int top;          /* the highest TTL with an address, 0 if none */
+    int16_t n;        /* entries allocated (at most 256) */
+    int16_t top;      /* the highest TTL with an address, 0 if none */
     /* the last path_find: the same host's answers are placed over and
      * over, and the rows are rarely in the cache (path_note clears it) */
+    int16_t memo_k;
     bool memo;
-    int memo_k;
     struct sp_addr memo_addr;
 };
 
@@ -192,6 +192,24 @@ struct host {
     struct path path; /* echo and UDP trace */
 };
 
+/*
+ * The deciding result of a target, without what the target holds itself
+ * (address, port, name) or what follows from the rest (the verdict, from
+ * the reason): 40 bytes instead of a struct sp_result's 88, which keeps a
+ * target to three cache lines.
+ */
+struct best {
+    int64_t rtt_ns;
+    int16_t hop, reply_ttl, icmp_type, icmp_code;
+    struct sp_addr responder;
+    uint8_t reason;
+};
+
+/*
+ * A target: three cache lines (192 bytes), the first holding what a lookup
+ * and an answer read and write. 55,682 of them on the benchmark file were
+ * 17.6 MB at five lines each, beyond what the cache keeps.
+ */
 struct tgt {
     struct hnode node;
     /* the key, in the first cache line with the node: a lookup (of the
@@ -199,23 +217,52 @@ struct tgt {
     struct sp_addr addr; /* host->addr */
     uint16_t port;
     bool answered; /* here too: an answer writes the first line only */
-    struct tgt *order_next;
-    struct host *host;
-    const char *name;
-    unsigned counts[SP_VERDICT_COUNT];
-    struct sp_result best; /* the deciding result so far */
-    int best_rank;         /* 0 none, 1 unknown, 2 filtered, 3 active */
-    int64_t best_ns;       /* first_seen of the attempt behind best */
     bool have_trace;
     bool host_answer_after_forged;
-    unsigned trace_silent; /* silent trace probes that waited out */
+    uint8_t best_rank; /* 0 none, 1 unknown, 2 filtered, 3 active, 4 no route */
+    struct host *host;
+    int64_t best_ns; /* first_seen of the attempt behind best */
+    const char *name;
+    unsigned counts[SP_VERDICT_COUNT];
+    struct best best;      /* the deciding result so far */
     struct path path;      /* SYN trace */
+    unsigned trace_silent; /* silent trace probes that waited out */
     /* the first ICMP error that answered one of its SYNs, when it came
      * (the live engine paces retries by that router before the attempt
      * ends) */
     struct sp_addr icmp_from;
     uint8_t icmp_ttl;
 };
+
+_Static_assert(sizeof(struct tgt) <= 192, "a target is three cache lines");
+
+static void best_set(struct best *b, const struct sp_result *r)
+{
+    b->rtt_ns = r->rtt_ns;
+    b->hop = (int16_t)r->hop;
+    b->reply_ttl = (int16_t)r->reply_ttl;
+    b->icmp_type = (int16_t)r->icmp_type;
+    b->icmp_code = (int16_t)r->icmp_code;
+    b->responder = r->responder;
+    b->reason = (uint8_t)r->reason;
+}
+
+/* The result best_set kept, whole again. */
+static void best_get(const struct tgt *t, struct sp_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->target = t->addr;
+    r->port = t->port;
+    r->name = t->name;
+    r->reason = (enum sp_reason)t->best.reason;
+    r->verdict = sp_reason_verdict(r->reason);
+    r->hop = t->best.hop;
+    r->responder = t->best.responder;
+    r->reply_ttl = t->best.reply_ttl;
+    r->rtt_ns = t->best.rtt_ns;
+    r->icmp_type = t->best.icmp_type;
+    r->icmp_code = t->best.icmp_code;
+}
 
 enum ans_kind { ANS_NONE = 0, ANS_SYNACK, ANS_RST, ANS_ICMP };
 
@@ -374,7 +421,8 @@ struct sp_analysis {
     struct arena arena;  /* targets, hosts, attempt slabs */
     struct sp_hop *hops; /* emit_target's rows */
     struct echo *ehead, *etail;
-    struct tgt *tfirst, *tlast;
+    struct tgt **order; /* targets in the order they were first seen */
+    size_t norder, caporder;
     int64_t now_ns, drop_ns;
     bool have_drop;
     uint64_t packets, unrelated, truncated, invalid, attempts;
@@ -459,7 +507,7 @@ static struct sp_hop *path_at(struct path *p, int ttl)
             h[i].rtt_ns = -1;
         }
         p->h = h;
-        p->n = n;
+        p->n = (int16_t)n;
     }
     return &p->h[ttl];
 }
@@ -475,7 +523,7 @@ static void path_note(struct path *p, int ttl, const struct sp_addr *from,
     h->addr = *from;
     h->rtt_ns = rtt;
     if (ttl > p->top)
-        p->top = ttl;
+        p->top = (int16_t)ttl;
     p->memo = false;
 }
 
@@ -492,7 +540,7 @@ static int path_find(struct path *p, const struct sp_addr *addr)
             break;
         }
     p->memo = true;
-    p->memo_k = k;
+    p->memo_k = (int16_t)k;
     p->memo_addr = *addr;
     return k;
 }
@@ -568,11 +616,15 @@ static struct tgt *tgt_get_h(struct sp_analysis *a, uint64_t h,
     t->port = port;
     t->best.hop = -1;
     ht_insert(&a->tgts, &t->node, h);
-    if (a->tlast != NULL)
-        a->tlast->order_next = t;
-    else
-        a->tfirst = t;
-    a->tlast = t;
+    if (a->norder == a->caporder) {
+        size_t nc = a->caporder ? a->caporder * 2 : 1024;
+        struct tgt **o = realloc(a->order, nc * sizeof(*o));
+        if (o == NULL)
+            return t; /* kept, but left out of the report */
+        a->order = o;
+        a->caporder = nc;
+    }
+    a->order[a->norder++] = t;
     return t;
 }
 
@@ -977,8 +1029,8 @@ static void att_final(struct sp_analysis *a, struct att *x,
         int rank = rank_of(&r);
         if (rank > t->best_rank ||
             (rank == t->best_rank && x->first_ns >= t->best_ns)) {
-            t->best = r;
-            t->best_rank = rank;
+            best_set(&t->best, &r);
+            t->best_rank = (uint8_t)rank;
             t->best_ns = x->first_ns;
         }
     }
@@ -995,11 +1047,13 @@ static void att_final(struct sp_analysis *a, struct att *x,
     att_free(&a->pool, x);
 }
 
-/* Prefetches every cache line of an object (a target is four of them). */
+/* Prefetches every cache line of an object that starts on one (targets,
+ * hosts and attempts all do: they come from the arena; a target is three
+ * lines). */
 #define PREFETCH_ALL(p, rw)                                                    \
     do {                                                                       \
         const char *pf_ = (const char *)(p);                                   \
-        for (size_t o_ = 0; o_ < sizeof(*(p)) + 63; o_ += 64)                  \
+        for (size_t o_ = 0; o_ < sizeof(*(p)); o_ += LINE)                     \
             __builtin_prefetch(pf_ + o_, (rw));                                \
     } while (0)
 
@@ -1654,10 +1708,6 @@ void sp_analysis_no_route(struct sp_analysis *a, const struct sp_addr *dst,
     t->counts[SP_VERDICT_UNREACHABLE]++;
     t->best_rank = 4; /* nothing can outrank the local routing table */
     memset(&t->best, 0, sizeof(t->best));
-    t->best.target = *dst;
-    t->best.port = port;
-    t->best.name = name;
-    t->best.verdict = SP_VERDICT_UNREACHABLE;
     t->best.reason = SP_REASON_NO_ROUTE;
     t->best.hop = 0;
     t->best.reply_ttl = -1;
@@ -1883,8 +1933,7 @@ static void emit_target(struct sp_analysis *a, struct tgt *t)
     static const size_t cap = 256;
 
     memset(&rec, 0, sizeof(rec));
-    rec.r = t->best;
-    rec.r.name = t->name;
+    best_get(t, &rec.r);
     if (t->best_rank == 0) {
         /* only trace probes: silence after the last answering hop */
         rec.r.target = t->host->addr;
@@ -1954,8 +2003,8 @@ void sp_analysis_finish(struct sp_analysis *a, int64_t end_ns,
         a->now_ns = end_ns;
     expire(a);
     finalise_due(a, INT64_MAX, pending_reason);
-    for (struct tgt *t = a->tfirst; t != NULL; t = t->order_next)
-        emit_target(a, t);
+    for (size_t i = 0; i < a->norder; i++)
+        emit_target(a, a->order[i]);
 }
 
 void sp_analysis_counts(const struct sp_analysis *a, struct sp_summary *s)
@@ -2001,5 +2050,6 @@ void sp_analysis_destroy(struct sp_analysis *a)
     free_chain_all(&a->tgts, false, true);
     free_chain_all(&a->hosts, true, false);
     arena_free(&a->arena);
+    free(a->order);
     free(a);
 }
