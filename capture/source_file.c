@@ -299,7 +299,7 @@ static int open_fast(struct sp_source **out, const char *path,
     }
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     fs->fd = fd;
-    fs->base.ops = &sp_source_fast_ops;
+    fs->base.ops = &sp_source_file_ops;
     fs->base.p = pcap_open_dead_with_tstamp_precision(
         dlt, (int)fs->snaplen, PCAP_TSTAMP_PRECISION_NANO);
     if (fs->base.p == NULL) {
@@ -389,19 +389,23 @@ int sp_source_open_fp(struct sp_source **out, FILE *f, const char *name,
     return open_rest(fs, name, filter, out, err);
 }
 
+/* The fast reader's records, or libpcap's. */
+static int file_next(struct sp_source *s, struct pcap_pkthdr **h,
+                     const u_char **data)
+{
+    int rc;
+
+    if (((struct file_source *)s)->fd >= 0)
+        return fast_next(s, h, data);
+    rc = pcap_next_ex(s->p, h, data);
+    if (rc == PCAP_ERROR)
+        snprintf(s->rd_err, sizeof(s->rd_err), "%s", pcap_geterr(s->p));
+    return rc;
+}
+
 const struct sp_source_ops sp_source_file_ops = {
     .kind = "file",
-    .on_frame = file_on_frame,
-    .timeout_result = 0,
-    .stats = file_nothing,
-    .mark_end = file_mark_end,
-    .flush = file_nothing,
-    .close = file_close,
-};
-
-const struct sp_source_ops sp_source_fast_ops = {
-    .kind = "file",
-    .next = fast_next,
+    .next = file_next,
     .on_frame = file_on_frame,
     .timeout_result = 0,
     .stats = file_nothing,

@@ -57,7 +57,6 @@ int sp_source_link(pcap_t *p, enum sp_link *out, struct sp_err *err);
 
 /* The file source (source_file.c) and the live source (source_live.c). */
 extern const struct sp_source_ops sp_source_file_ops;
-extern const struct sp_source_ops sp_source_fast_ops;
 extern const struct sp_source_ops sp_source_live_ops;
 
 #endif
