@@ -10,7 +10,7 @@
 #
 # Settings (environment): N attempts to start (default 1000000), SEED (42),
 # RATE attempts per second of capture time (2000), RUNS timed runs per tool,
-# best kept (5: the machine may be shared), TSHARK_PKTS packets for tshark
+# best kept (9: the machine may be shared), TSHARK_PKTS packets for tshark
 # (500000, 0 skips it),
 # BUILD tree (build-bench), BENCH_CFLAGS extra compiler flags for that tree,
 # KEEP=1 keeps the temporary folder.
@@ -22,7 +22,7 @@ build=${BUILD:-$root/build-bench}
 n=${N:-1000000}
 seed=${SEED:-42}
 rate=${RATE:-2000}
-runs=${RUNS:-5}
+runs=${RUNS:-9}
 tshark_pkts=${TSHARK_PKTS:-500000}
 wait2=30
 
