@@ -106,9 +106,19 @@ void sp_writer_attempt(void *writer, const struct sp_attempt_rec *a)
 {
     struct sp_writer *w = writer;
 
-    w->buf[w->fill][w->n[w->fill]++] = *a;
-    if (w->n[w->fill] == BATCH)
+    size_t n = w->n[w->fill];
+
+    w->buf[w->fill][n] = *a;
+    w->n[w->fill] = ++n;
+    if (n == BATCH) {
         hand_over(w);
+        return;
+    }
+    /* the slot's lines were last written on the writer's core: ask for
+     * them a few records ahead */
+    if (n + 4 < BATCH)
+        for (size_t o = 0; o < sizeof(*a); o += 64)
+            __builtin_prefetch((const char *)&w->buf[w->fill][n + 4] + o, 1);
 }
 
 void sp_writer_drain(struct sp_writer *w)
