@@ -34,6 +34,7 @@ struct htab {
     struct hnode **b;
     size_t mask; /* buckets - 1 */
     size_t n;
+    bool sparse; /* at most one entry per two buckets, else one per bucket */
 };
 
 static bool ht_init(struct htab *t)
@@ -73,7 +74,7 @@ static void ht_insert(struct htab *t, struct hnode *e, uint64_t h)
 {
     struct hnode **head;
 
-    if (t->n > t->mask)
+    if (t->n > (t->sparse ? t->mask / 2 : t->mask))
         ht_grow(t);
     head = &t->b[h & t->mask];
     e->hash = h;
@@ -1512,6 +1513,10 @@ struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
         sp_analysis_destroy(a);
         return NULL;
     }
+    /* Looked up on every SYN and never freed: a chain entry beyond the
+     * first is one more miss, so these get twice the buckets (attempt
+     * buckets count in the memory per open attempt, and stay dense). */
+    a->tgts.sparse = a->hosts.sparse = true;
     return a;
 }
 
