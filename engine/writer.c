@@ -8,8 +8,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-/* Records per batch: one hand-over per BATCH records (~140 KB each). */
-enum { BATCH = 1024 };
+/* Records per batch: one hand-over per BATCH records (~140 KB each), and
+ * NBUF batches: the writer shares a CPU with the capture thread, which may
+ * hold it for a scheduler time slice (a few ms, several thousand records);
+ * with two batches the engine then waited for the writer. */
+enum { BATCH = 1024, NBUF = 8 };
 
 struct sp_writer {
     pthread_t thread;
@@ -17,10 +20,10 @@ struct sp_writer {
     pthread_cond_t cv;
     struct sp_sink inner;
     bool (*is_failed)(void *state);
-    struct sp_attempt_rec *buf[2];
-    size_t n[2];
-    bool handed[2]; /* given to the writer thread, not yet written */
-    int fill;       /* the batch the engine fills */
+    struct sp_attempt_rec *buf[NBUF];
+    size_t n[NBUF];
+    bool handed[NBUF]; /* given to the writer thread, not yet written */
+    int fill;          /* the batch the engine fills */
     bool stop;
     atomic_bool failed;
 };
@@ -44,10 +47,18 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->mu);
         w->handed[k] = false;
         pthread_cond_broadcast(&w->cv);
-        k = 1 - k;
+        k = (k + 1) % NBUF;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+/* Frees the batches and w. */
+static void free_bufs(struct sp_writer *w)
+{
+    for (int i = 0; i < NBUF; i++)
+        free(w->buf[i]);
+    free(w);
 }
 
 struct sp_writer *sp_writer_start(const struct sp_sink *inner,
@@ -59,13 +70,12 @@ struct sp_writer *sp_writer_start(const struct sp_sink *inner,
 
     if (w == NULL)
         return NULL;
-    w->buf[0] = malloc(BATCH * sizeof(*w->buf[0]));
-    w->buf[1] = malloc(BATCH * sizeof(*w->buf[1]));
-    if (w->buf[0] == NULL || w->buf[1] == NULL) {
-        free(w->buf[0]);
-        free(w->buf[1]);
-        free(w);
-        return NULL;
+    for (int i = 0; i < NBUF; i++) {
+        w->buf[i] = malloc(BATCH * sizeof(*w->buf[i]));
+        if (w->buf[i] == NULL) {
+            free_bufs(w);
+            return NULL;
+        }
     }
     w->inner = *inner;
     w->is_failed = is_failed;
@@ -80,22 +90,20 @@ struct sp_writer *sp_writer_start(const struct sp_sink *inner,
     if (rc != 0) {
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
-        free(w->buf[0]);
-        free(w->buf[1]);
-        free(w);
+        free_bufs(w);
         return NULL;
     }
     return w;
 }
 
 /* Engine thread: gives the batch being filled to the writer, and waits
- * until the other one is written, to fill it next. */
+ * until the next one is written, to fill it next. */
 static void hand_over(struct sp_writer *w)
 {
     pthread_mutex_lock(&w->mu);
     w->handed[w->fill] = true;
     pthread_cond_broadcast(&w->cv);
-    w->fill = 1 - w->fill;
+    w->fill = (w->fill + 1) % NBUF;
     while (w->handed[w->fill])
         pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
@@ -126,8 +134,9 @@ void sp_writer_drain(struct sp_writer *w)
     if (w->n[w->fill] > 0)
         hand_over(w);
     pthread_mutex_lock(&w->mu);
-    while (w->handed[0] || w->handed[1])
-        pthread_cond_wait(&w->cv, &w->mu);
+    for (int i = 0; i < NBUF; i++)
+        while (w->handed[i])
+            pthread_cond_wait(&w->cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -148,7 +157,5 @@ void sp_writer_stop(struct sp_writer *w)
     pthread_join(w->thread, NULL);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
-    free(w->buf[0]);
-    free(w->buf[1]);
-    free(w);
+    free_bufs(w);
 }

@@ -4,9 +4,9 @@
  * A large capture yields an attempt record every few packets, and turning
  * them into JSON or text was a sixth of the engine thread's work, which is
  * the one that bounds how fast synprobe -r runs. The engine fills one batch
- * of records while the writer thread formats the other (double buffering:
- * one hand-over per batch, no lock per record). Records reach the inner
- * sink in the order they were given.
+ * of records while the writer thread formats those handed over before (a
+ * ring of batches: one hand-over per batch, no lock per record). Records
+ * reach the inner sink in the order they were given.
  *
  * Threads: sp_writer_attempt, sp_writer_drain, sp_writer_failed and
  * sp_writer_stop are called by the engine thread only; the inner sink's
