@@ -12,12 +12,14 @@
  * record twice on the way (stdio, then its own buffer), which made reading
  * the larger part of a whole run's work on the capture thread. Anything
  * else - pcapng, older versions, other link types, stdin - goes to libpcap,
- * and libpcap still compiles the filter, on a dead handle.
+ * which also opens every file (its handle, which reads no record of a file
+ * ours reads, gives the link type and compiles the filter).
  */
 #include "capture/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,7 +92,7 @@ static int fast_next(struct sp_source *s, struct pcap_pkthdr **h,
 {
     struct file_source *fs = (struct file_source *)s;
     const uint8_t *r;
-    uint32_t caplen;
+    uint32_t caplen, keep;
     size_t avail;
 
     if (fast_fill(fs, 16) != 0)
@@ -107,20 +109,29 @@ static int fast_next(struct sp_source *s, struct pcap_pkthdr **h,
     }
     r = (const uint8_t *)fs->iobuf + fs->off;
     caplen = rd32(r + 8, fs->swapped);
-    if (caplen > FAST_MAX_CAPLEN) { /* so also past the snapshot length */
-        snprintf(s->rd_err, sizeof(s->rd_err),
-                 "invalid packet capture length %u, bigger than snaplen of %u",
-                 caplen, fs->snaplen);
+    if (caplen > FAST_MAX_CAPLEN) {
+        if (caplen > fs->snaplen)
+            snprintf(s->rd_err, sizeof(s->rd_err),
+                     "invalid packet capture length %u, bigger than snaplen "
+                     "of %u",
+                     caplen, fs->snaplen);
+        else
+            snprintf(s->rd_err, sizeof(s->rd_err),
+                     "invalid packet capture length %u, bigger than maximum "
+                     "of %u",
+                     caplen, (unsigned)FAST_MAX_CAPLEN);
         return PCAP_ERROR;
     }
+    keep = caplen < fs->snaplen ? caplen : fs->snaplen;
     if (fast_fill(fs, 16 + (size_t)caplen) != 0)
         goto read_error;
     avail = fs->have - fs->off;
+    /* libpcap reads the snapshot length first, then skips the rest */
     if (avail < 16 + (size_t)caplen) {
         snprintf(s->rd_err, sizeof(s->rd_err),
                  "truncated dump file; tried to read %u captured bytes, only "
                  "got %zu",
-                 caplen, avail - 16);
+                 avail < 16 + (size_t)keep ? keep : caplen, avail - 16);
         return PCAP_ERROR;
     }
     r = (const uint8_t *)fs->iobuf + fs->off;
@@ -131,7 +142,7 @@ static int fast_next(struct sp_source *s, struct pcap_pkthdr **h,
     if (!fs->nsec)
         fs->hdr.ts.tv_usec *= 1000;
     /* a record longer than the file's snapshot length is cut to it */
-    fs->hdr.caplen = caplen < fs->snaplen ? caplen : fs->snaplen;
+    fs->hdr.caplen = keep;
     fs->hdr.len = rd32(r + 12, fs->swapped);
     *h = &fs->hdr;
     *data = r + 16;
@@ -144,11 +155,11 @@ read_error:
 }
 
 /*
- * Reads a classic pcap file header. True, with the file's DLT, if the fast
- * reader takes the file: version 2.4 in either byte order, micro- or
- * nanosecond, and a link type whose DLT is its LINKTYPE (or RAW's).
+ * Reads a classic pcap file header. True if the fast reader takes the
+ * file: version 2.4 in either byte order, micro- or nanosecond, and a link
+ * type the decoder knows.
  */
-static bool fast_header(struct file_source *fs, const uint8_t h[24], int *dlt)
+static bool fast_header(struct file_source *fs, const uint8_t h[24])
 {
     uint32_t magic = rd32(h, false), snap, lt;
     bool be;
@@ -169,44 +180,30 @@ static bool fast_header(struct file_source *fs, const uint8_t h[24], int *dlt)
     fs->nsec = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
     {
         /* major and minor version, each 16 bits in the file's order */
-        unsigned major = be ? (unsigned)h[4] << 8 | h[5]
-                            : (unsigned)h[5] << 8 | h[4];
-        unsigned minor = be ? (unsigned)h[6] << 8 | h[7]
-                            : (unsigned)h[7] << 8 | h[6];
+        unsigned major =
+            be ? (unsigned)h[4] << 8 | h[5] : (unsigned)h[5] << 8 | h[4];
+        unsigned minor =
+            be ? (unsigned)h[6] << 8 | h[7] : (unsigned)h[7] << 8 | h[6];
         if (major != 2 || minor != 4)
             return false;
     }
     snap = rd32(h + 16, be);
     lt = rd32(h + 20, be);
     switch (lt) {
-    case 0:
-        *dlt = DLT_NULL;
+    case 0:   /* NULL */
+    case 1:   /* EN10MB */
+    case 101: /* RAW */
+    case 113: /* LINUX_SLL */
+    case 228: /* IPV4 */
+    case 229: /* IPV6 */
+    case 276: /* LINUX_SLL2 */
         break;
-    case 1:
-        *dlt = DLT_EN10MB;
-        break;
-    case 101:
-        *dlt = DLT_RAW;
-        break;
-    case 113:
-        *dlt = DLT_LINUX_SLL;
-        break;
-    case 228:
-        *dlt = DLT_IPV4;
-        break;
-    case 229:
-        *dlt = DLT_IPV6;
-        break;
-#ifdef DLT_LINUX_SLL2
-    case 276:
-        *dlt = DLT_LINUX_SLL2;
-        break;
-#endif
     default:
         return false;
     }
-    /* as libpcap adjusts it: 0 or too large means the largest */
-    fs->snaplen = snap == 0 || snap > FAST_MAX_CAPLEN ? FAST_MAX_CAPLEN : snap;
+    /* as libpcap adjusts it (pcap_adjust_snapshot): 0, or more than an int
+     * holds, means the largest */
+    fs->snaplen = snap == 0 || snap > INT_MAX ? FAST_MAX_CAPLEN : snap;
     return true;
 }
 
@@ -242,8 +239,8 @@ static void file_close(struct sp_source *s)
 
 /*
  * What every open does once the pcap_t exists: our link type, and the
- * selection filter (libpcap compiles it, on a dead handle for the fast
- * reader). 0 with *out set; else fs is closed and freed.
+ * selection filter, compiled by libpcap for its savefile handle. 0 with
+ * *out set; else fs is closed and freed.
  */
 static int open_rest(struct file_source *fs, const char *name,
                      const char *filter, struct sp_source **out,
@@ -282,9 +279,10 @@ static int open_rest(struct file_source *fs, const char *name,
 static int open_fast(struct sp_source **out, const char *path,
                      const char *filter, struct sp_err *err)
 {
+    char eb[PCAP_ERRBUF_SIZE] = "";
     uint8_t h[24];
     struct file_source *fs;
-    int fd, dlt = 0;
+    int fd;
     ssize_t n;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -292,21 +290,24 @@ static int open_fast(struct sp_source **out, const char *path,
         return 1; /* libpcap's open says why */
     n = read(fd, h, sizeof(h));
     fs = n == (ssize_t)sizeof(h) ? calloc(1, sizeof(*fs)) : NULL;
-    if (fs == NULL || !fast_header(fs, h, &dlt)) {
+    if (fs == NULL || !fast_header(fs, h)) {
         free(fs);
         close(fd);
         return 1;
     }
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    fs->fd = fd;
-    fs->base.ops = &sp_source_file_ops;
-    fs->base.p = pcap_open_dead_with_tstamp_precision(
-        dlt, (int)fs->snaplen, PCAP_TSTAMP_PRECISION_NANO);
+    /* libpcap opens the file too, and reads nothing but its header: its
+     * handle gives the link type and compiles the filter as for any
+     * savefile (which refuses "inbound" and the like) */
+    fs->base.p = pcap_open_offline_with_tstamp_precision(
+        path, PCAP_TSTAMP_PRECISION_NANO, eb);
     if (fs->base.p == NULL) {
         close(fd);
         free(fs);
-        return sp_err_set(err, SP_ENOMEM, "out of memory");
+        return 1; /* libpcap's open says why */
     }
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    fs->fd = fd;
+    fs->base.ops = &sp_source_file_ops;
     return open_rest(fs, path, filter, out, err);
 }
 

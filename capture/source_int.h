@@ -48,7 +48,7 @@ struct sp_source {
     enum sp_link link;
     atomic_bool stop;
     struct sp_capture_stats st;
-    uint64_t records; /* for "record N" in error messages */
+    uint64_t records;              /* for "record N" in error messages */
     char rd_err[PCAP_ERRBUF_SIZE]; /* ops->next's message */
 };
 
