@@ -607,6 +607,16 @@ static struct tgt *tgt_get_h(struct sp_analysis *a, uint64_t h,
     }
     if (!create)
         return NULL;
+    if (a->norder == a->caporder) {
+        /* room in the report's order first: a target is in it, or not
+         * made at all */
+        size_t nc = a->caporder ? a->caporder * 2 : 1024;
+        struct tgt **o = realloc(a->order, nc * sizeof(*o));
+        if (o == NULL)
+            return NULL;
+        a->order = o;
+        a->caporder = nc;
+    }
     t = arena_alloc(&a->arena, sizeof(*t));
     if (t == NULL)
         return NULL;
@@ -617,14 +627,6 @@ static struct tgt *tgt_get_h(struct sp_analysis *a, uint64_t h,
     t->port = port;
     t->best.hop = -1;
     ht_insert(&a->tgts, &t->node, h);
-    if (a->norder == a->caporder) {
-        size_t nc = a->caporder ? a->caporder * 2 : 1024;
-        struct tgt **o = realloc(a->order, nc * sizeof(*o));
-        if (o == NULL)
-            return t; /* kept, but left out of the report */
-        a->order = o;
-        a->caporder = nc;
-    }
     a->order[a->norder++] = t;
     return t;
 }
@@ -1027,6 +1029,9 @@ static void att_final(struct sp_analysis *a, struct att *x,
     a->attempts++;
     t->counts[r.verdict]++;
     {
+        /* the latest attempt with the strongest kind of answer; of two
+         * that began at the same instant, the one finalised last, which
+         * for answered ones is the one answered later in the capture */
         int rank = rank_of(&r);
         if (rank > t->best_rank ||
             (rank == t->best_rank && x->first_ns >= t->best_ns)) {
@@ -1248,8 +1253,7 @@ static void answer(struct sp_analysis *a, struct att *x,
             }
         }
         /* keep it a wait longer: a host's answer may follow a forged one */
-        att_schedule_answer(a, x,
-                            p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
+        att_schedule_answer(a, x, p->ts_ns + a->cfg.wait_ns + a->cfg.grace_ns);
     } else if (kind == ANS_SYNACK && x->ans == ANS_RST && !x->later_synack) {
         x->later_synack = true;
         x->later_synack_ttl = p->ttl;

@@ -98,8 +98,7 @@ bool sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k);
 
 /* As sp_analysis_packet, with p's keys computed already. */
 void sp_analysis_packet_keyed(struct sp_analysis *a, const struct sp_packet *p,
-                              bool selected,
-                              const struct sp_analysis_hint *k);
+                              bool selected, const struct sp_analysis_hint *k);
 
 /*
  * A hint only, which changes no result: packets will be fed soon, so start

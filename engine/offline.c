@@ -68,8 +68,7 @@ bool sp_engine_handle_event(struct sp_analysis *a, const struct sp_event *ev,
             sp_analysis_packet_keyed(a, &ev->pkt, ev->selected, &ev->keys);
         else
             sp_analysis_packet(a, &ev->pkt, ev->selected);
-    }
-    else
+    } else
         sp_analysis_tick(a, ev->pkt.ts_ns);
     return true;
 }
@@ -276,8 +275,8 @@ int sp_run_offline(const struct sp_config *cfg)
     split_begin(&split);
     /* without attempts to write (the table of targets alone) the thread
      * would only wait */
-    nw.wr = acfg.emit_attempts ? sp_writer_start(&user_sink, output_failed)
-                               : NULL;
+    nw.wr =
+        acfg.emit_attempts ? sp_writer_start(&user_sink, output_failed) : NULL;
     rc = sp_capture_start(&cap, src, q, false, sp_offline_keep, &err);
     split_end(&split);
     if (rc != 0) {
@@ -296,8 +295,8 @@ int sp_run_offline(const struct sp_config *cfg)
             };
             if (i == 0)
                 for (size_t j = 0; j < PF_AHEAD && j < n; j++) {
-                    const struct sp_analysis_hint *k0[2] = {
-                        keys_at(evs, n, j), NULL};
+                    const struct sp_analysis_hint *k0[2] = {keys_at(evs, n, j),
+                                                            NULL};
                     sp_analysis_prefetch(an, k0);
                 }
             sp_analysis_prefetch(an, k);

@@ -690,7 +690,8 @@ static void text_attempt(void *st, const struct sp_attempt_rec *a)
     finish_line(o);
 }
 
-static void text_hops(FILE *f, const struct jb *j, const struct sp_target_rec *t)
+static void text_hops(FILE *f, const struct jb *j,
+                      const struct sp_target_rec *t)
 {
     fprintf(f, " hop  %-24s %-10s %-24s %-24s %s\n", "address", "rtt",
             "tcp SYN", "icmp echo", "note");

@@ -282,6 +282,30 @@ static void test_latest_active_answer_decides(void)
     sp_analysis_destroy(a);
 }
 
+/* Two attempts that began at the same instant: the one whose answer came
+ * later in the capture decides (answered attempts are finalised in the
+ * order of their answers), in either order. */
+static void test_same_instant_later_answer_decides(void)
+{
+    for (int synack_last = 0; synack_last < 2; synack_last++) {
+        struct sp_analysis *a = new_analysis();
+        struct sp_packet rst = tcp(SEC + 5, SERVER, CLIENT, 443, 40000,
+                                   SP_TCP_RST | SP_TCP_ACK, 0, 101, 61);
+        struct sp_packet sa = tcp(SEC + 5, SERVER, CLIENT, 443, 40001,
+                                  SP_TCP_SYN | SP_TCP_ACK, 0, 201, 61);
+        feed(a, syn(SEC, 100, 64));
+        feed(a, tcp(SEC, CLIENT, SERVER, 40001, 443, SP_TCP_SYN, 200, 0, 64));
+        feed(a, synack_last ? rst : sa);
+        feed(a, synack_last ? sa : rst);
+        sp_analysis_finish(a, 20 * SEC, SP_REASON_CAPTURE_ENDED);
+        CU_ASSERT_EQUAL(only_target()->r.verdict,
+                        synack_last ? SP_VERDICT_OPEN : SP_VERDICT_CLOSED);
+        CU_ASSERT_EQUAL(only_target()->verdicts[SP_VERDICT_OPEN], 1);
+        CU_ASSERT_EQUAL(only_target()->verdicts[SP_VERDICT_CLOSED], 1);
+        sp_analysis_destroy(a);
+    }
+}
+
 static void test_icmp_port_unreachable_quoting_syn(void)
 {
     struct sp_analysis *a = new_analysis();
@@ -607,6 +631,8 @@ int main(void)
         {"silence_needs_the_wait", test_silence_needs_the_wait},
         {"answer_outranks_silence", test_answer_outranks_silence},
         {"latest_active_answer_decides", test_latest_active_answer_decides},
+        {"same instant: the later answer decides",
+         test_same_instant_later_answer_decides},
         {"icmp_port_unreachable_quoting_syn",
          test_icmp_port_unreachable_quoting_syn},
         {"router_admin_prohibited_v6", test_router_admin_prohibited_v6},
