@@ -1524,11 +1524,8 @@ struct sp_analysis *sp_analysis_create(const struct sp_analysis_cfg *cfg,
     return a;
 }
 
-/* The hashes of what a packet will look up (the dispatch of
- * sp_analysis_packet: a SYN its attempt and target, a SYN-ACK or RST-ACK
- * the attempt it answers, an ICMP error the attempt whose SYN it quotes). */
-/* What a packet is to the analysis: the one dispatch rule, shared by
- * sp_analysis_packet and sp_analysis_wants. */
+/* What a packet is to the analysis: the one dispatch rule, found once per
+ * packet by sp_analysis_keys and followed by sp_analysis_packet_keyed. */
 enum pkt_role {
     ROLE_NONE,      /* only its time counts */
     ROLE_SYN,       /* opens or retransmits an attempt */
@@ -1573,6 +1570,9 @@ static enum pkt_role pkt_role(const struct sp_packet *p)
     }
 }
 
+/* The hashes of what a packet will look up (a SYN its attempt and target,
+ * a SYN-ACK or RST-ACK the attempt it answers, an ICMP error the attempt
+ * whose SYN it quotes), and its role. */
 bool sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k)
 {
     enum pkt_role r = pkt_role(p);
@@ -1635,11 +1635,6 @@ void sp_analysis_prefetch(struct sp_analysis *a,
         pf_buckets(a, k[0]);
     if (k[1] != NULL && k[1]->ok)
         pf_chains(a, k[1]);
-}
-
-bool sp_analysis_wants(const struct sp_packet *p)
-{
-    return pkt_role(p) != ROLE_NONE;
 }
 
 void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,

@@ -72,15 +72,6 @@ void sp_analysis_packet(struct sp_analysis *a, const struct sp_packet *p,
                         bool selected);
 
 /*
- * False for a packet that sp_analysis_packet would only take the time of
- * (data, ACKs, FINs, UDP, other ICMP, frames without IP): a reader may leave
- * those out and call sp_analysis_tick with the latest of their times before
- * the next packet it feeds, which gives the same results (most packets of a
- * large capture are such, offline.c). Pure, so any thread may call it.
- */
-bool sp_analysis_wants(const struct sp_packet *p);
-
-/*
  * The lookup keys of a packet: the hashes of the attempt and (for a SYN)
  * the target it will look up. sp_analysis_keys is pure, so another thread
  * may compute them (synprobe -r: the capture thread) for
@@ -93,7 +84,13 @@ struct sp_analysis_hint {
     uint8_t role;      /* what the packet is to the analysis (private) */
 };
 
-/* Fills *k; returns sp_analysis_wants(p). */
+/*
+ * Fills *k. Returns false for a packet that sp_analysis_packet would only
+ * take the time of (data, ACKs, FINs, UDP, other ICMP, frames without IP):
+ * a reader may leave those out and call sp_analysis_tick with the latest of
+ * their times before the next packet it feeds, which gives the same results
+ * (most packets of a large capture are such, offline.c).
+ */
 bool sp_analysis_keys(const struct sp_packet *p, struct sp_analysis_hint *k);
 
 /* As sp_analysis_packet, with p's keys computed already. */

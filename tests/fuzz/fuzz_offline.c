@@ -23,7 +23,7 @@
  * records, decoded, and how it ends must be libpcap's, or the harness
  * aborts.
  * A third, "offline, kept", is fed only what the capture thread of
- * synprobe -r hands over (sp_analysis_wants, the other frames' times as
+ * synprobe -r hands over (sp_offline_keep, the other frames' times as
  * ticks): its output must be byte for byte the offline one's, or the
  * harness aborts. The rest goes to /dev/null: the point is that
  * formatting runs.
