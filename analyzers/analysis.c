@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "capture/decode.h"
+#include "engine/grow.h"
 
 /* ---- a small chained hash table of intrusive nodes ---------------------- */
 
@@ -598,7 +599,7 @@ static struct tgt *tgt_get_h(struct sp_analysis *a, uint64_t h,
                              const struct sp_addr *ad, uint16_t port,
                              bool create)
 {
-    struct tgt *t;
+    struct tgt *t, **order;
 
     for (struct hnode *e = ht_bucket(&a->tgts, h); e; e = e->next) {
         t = (struct tgt *)e;
@@ -607,16 +608,11 @@ static struct tgt *tgt_get_h(struct sp_analysis *a, uint64_t h,
     }
     if (!create)
         return NULL;
-    if (a->norder == a->caporder) {
-        /* room in the report's order first: a target is in it, or not
-         * made at all */
-        size_t nc = a->caporder ? a->caporder * 2 : 1024;
-        struct tgt **o = realloc(a->order, nc * sizeof(*o));
-        if (o == NULL)
-            return NULL;
-        a->order = o;
-        a->caporder = nc;
-    }
+    /* room in the report's order first: a target is in it, or not made */
+    order = sp_grow(a->order, a->norder, &a->caporder, sizeof(*order), 1024);
+    if (order == NULL)
+        return NULL;
+    a->order = order;
     t = arena_alloc(&a->arena, sizeof(*t));
     if (t == NULL)
         return NULL;
@@ -712,14 +708,11 @@ static void heap_down(struct sp_analysis *a, size_t i)
 
 static bool heap_push(struct sp_analysis *a, struct heap_ent e)
 {
-    if (a->nheap == a->capheap) {
-        size_t nc = a->capheap ? a->capheap * 2 : 64;
-        struct hslot *h = realloc(a->heap, nc * sizeof(*h));
-        if (h == NULL)
-            return false;
-        a->heap = h;
-        a->capheap = nc;
-    }
+    struct hslot *h = sp_grow(a->heap, a->nheap, &a->capheap, sizeof(*h), 64);
+
+    if (h == NULL)
+        return false;
+    a->heap = h;
     a->heap[a->nheap].e = e;
     a->heap[a->nheap].tgt = e.x->tgt;
     a->heap[a->nheap].host = e.x->tgt->host;

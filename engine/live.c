@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "analyzers/analysis.h"
+#include "engine/grow.h"
 #include "capture/capture.h"
 #include "capture/source.h"
 #include "craft/cookie.h"
@@ -423,14 +424,11 @@ static int drop_privileges(const char *user, struct sp_err *err)
 static bool add_job(struct live *lv, uint32_t t, uint16_t port, uint8_t ttl,
                     bool echo)
 {
-    if (lv->njobs == lv->capjobs) {
-        size_t nc = lv->capjobs ? lv->capjobs * 2 : 64;
-        struct job *j = realloc(lv->jobs, nc * sizeof(*j));
-        if (j == NULL)
-            return false;
-        lv->jobs = j;
-        lv->capjobs = nc;
-    }
+    struct job *j = sp_grow(lv->jobs, lv->njobs, &lv->capjobs, sizeof(*j), 64);
+
+    if (j == NULL)
+        return false;
+    lv->jobs = j;
     memset(&lv->jobs[lv->njobs], 0, sizeof(lv->jobs[0]));
     lv->jobs[lv->njobs].tgt = t;
     lv->jobs[lv->njobs].port = port;

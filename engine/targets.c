@@ -13,20 +13,19 @@
 #include <sys/socket.h>
 
 #include "engine/err.h"
+#include "engine/grow.h"
 
 static int push(struct sp_target_list *l, const struct sp_addr *a,
                 const char *name)
 {
+    struct sp_target *v;
+
     if (l->n >= SP_MAX_TARGETS)
         return SP_EINVAL;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        struct sp_target *v = realloc(l->v, nc * sizeof(*v));
-        if (v == NULL)
-            return SP_ENOMEM;
-        l->v = v;
-        l->cap = nc;
-    }
+    v = sp_grow(l->v, l->n, &l->cap, sizeof(*v), 16);
+    if (v == NULL)
+        return SP_ENOMEM;
+    l->v = v;
     l->v[l->n].addr = *a;
     l->v[l->n].name = name;
     l->n++;
