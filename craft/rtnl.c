@@ -82,6 +82,18 @@ static int family_of(const struct sp_addr *a)
 }
 
 /* Reads one route reply into h. */
+/* One datagram of the kernel's answers into lk->buf (a signal does not cut
+ * it short); its length, or <= 0. */
+static ssize_t recv_answers(struct sp_rtnl *lk)
+{
+    ssize_t len;
+
+    do
+        len = recv(lk->fd, lk->buf, sizeof(lk->buf), 0);
+    while (len < 0 && errno == EINTR);
+    return len;
+}
+
 static void parse_route(struct nlmsghdr *m, const struct sp_addr *dst,
                         struct sp_nexthop *h)
 {
@@ -167,9 +179,7 @@ int sp_rtnl_routes(struct sp_rtnl *lk, const struct sp_addr *const *dst,
     if (sendmsg(lk->fd, &mh, 0) < 0)
         return -1;
     while (got < n) {
-        ssize_t len = recv(lk->fd, buf, sizeof(lk->buf), 0);
-        if (len < 0 && errno == EINTR)
-            continue;
+        ssize_t len = recv_answers(lk);
         if (len <= 0)
             return -1;
         for (struct nlmsghdr *m = (struct nlmsghdr *)buf;
@@ -208,9 +218,7 @@ int sp_rtnl_neighbour(struct sp_rtnl *lk, int ifindex,
     if (send(lk->fd, &req, req.m.nlmsg_len, 0) < 0)
         return -1;
     while (!done) {
-        ssize_t len = recv(lk->fd, buf, sizeof(lk->buf), 0);
-        if (len < 0 && errno == EINTR)
-            continue;
+        ssize_t len = recv_answers(lk);
         if (len <= 0)
             return -1;
         for (struct nlmsghdr *m = (struct nlmsghdr *)buf;
